@@ -1,0 +1,114 @@
+/** createApp(deps): the Express app, fully wired but never listening (supertest-friendly). */
+import cors from 'cors';
+import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import type { KeyCache } from './auth/key-cache.ts';
+import type { Config } from './config/load.ts';
+import type { Db } from './db/knex.ts';
+import { chatOperation } from './endpoints/chat.ts';
+import type { Logger } from './logging.ts';
+import type { Meter } from './metering/meter.ts';
+import type { UsageWriter } from './metering/usage-writer.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import { accessLog } from './middleware/access-log.ts';
+import { authenticate } from './middleware/authenticate.ts';
+import { errorHandler, notFound } from './middleware/error-handler.ts';
+import { jsonBody } from './middleware/json-body.ts';
+import { rateLimiter, type SendCommand } from './middleware/rate-limit.ts';
+import { requestId } from './middleware/request-id.ts';
+import { routeLabel, startCall } from './middleware/start-call.ts';
+import type { ProviderRegistry } from './plugins/registry.ts';
+import { proxyHandler, type ProxyDeps } from './proxy/handler.ts';
+import type { Operation } from './proxy/operation.ts';
+import { adminRouter } from './routes/admin.ts';
+import { healthRouter } from './routes/health.ts';
+import { modelsRouter, type ModelCatalog } from './routes/models.ts';
+import { usageHandler } from './routes/usage.ts';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  registry: ProviderRegistry;
+  meter: Meter;
+  writer: UsageWriter;
+  keyCache: KeyCache;
+  catalog: ModelCatalog;
+  redis?: { sendCommand: SendCommand; ping: () => Promise<unknown> };
+  /** True once shutdown has begun. */
+  draining: () => boolean;
+}
+
+/** Model-call endpoints and the operation that serves each. */
+const OPERATIONS: readonly [string, Operation][] = [['/v1/chat/completions', chatOperation]];
+
+const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'retry-after-ms', 'ratelimit', 'ratelimit-policy', 'x-inference-provider', 'x-upstream-request-id'];
+
+export function createApp(deps: AppDeps): Express {
+  const { config, logger, metrics } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', config.server.trust_proxy);
+
+  const routes = new Map<string, readonly string[]>();
+  app.use(requestId());
+  app.use(accessLog(logger, metrics));
+  app.use(function closeWhenDraining(_req, res, next) {
+    if (deps.draining()) res.setHeader('connection', 'close');
+    next();
+  });
+  if (config.server.cors_origins.length > 0) {
+    const origin = config.server.cors_origins.includes('*') ? true : config.server.cors_origins;
+    // Without allowedHeaders, cors reflects what the preflight asks for: the SDK's X-Stainless-* headers included.
+    app.use('/v1', cors({ origin, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 }));
+  }
+
+  const security = helmet();
+  const body = jsonBody(config.server.body_limit);
+  app.use(['/health', '/metrics'], security, routeLabel('health'));
+  app.use(
+    healthRouter({
+      db: deps.db,
+      metrics,
+      metricsToken: config.metrics.token,
+      pingRedis: deps.redis?.ping,
+      usagePending: () => deps.writer.pending,
+      draining: deps.draining,
+    }),
+  );
+  routes.set('/health', ['GET']).set('/metrics', ['GET']);
+
+  if (config.admin.token) {
+    app.use('/admin', security, routeLabel('admin'), adminRouter({ db: deps.db, token: config.admin.token, keyCache: deps.keyCache, jsonBody: body }));
+    routes.set('/admin/keys', ['GET', 'POST']).set('/admin/usage', ['GET']);
+  }
+
+  const auth = authenticate(deps.keyCache);
+  const limit = rateLimiter({ config: config.rate_limit, logger, metrics, sendCommand: deps.redis?.sendCommand });
+  const proxyDeps: ProxyDeps = {
+    registry: deps.registry,
+    meter: deps.meter,
+    logger,
+    metrics,
+    defaultMaxTokens: config.metering.default_max_tokens,
+    bodyLimit: config.server.body_limit,
+    writeStallMs: config.server.request_timeout_ms,
+  };
+  const finish = deps.meter.finish.bind(deps.meter);
+  for (const [path, operation] of OPERATIONS) {
+    const chain: RequestHandler[] = [startCall(operation.endpoint, finish), body, auth, limit, proxyHandler(proxyDeps, operation)];
+    app.post(path, ...chain);
+    routes.set(path, ['POST']);
+  }
+
+  app.use('/v1/models', routeLabel('models'), auth);
+  app.use(modelsRouter(deps.catalog));
+  app.get('/v1/usage', routeLabel('usage'), auth, usageHandler(deps.db));
+  routes.set('/v1/models', ['GET']).set('/v1/usage', ['GET']);
+
+  app.use(notFound(routes));
+  app.use(errorHandler(config.server.body_limit, logger));
+  return app;
+}

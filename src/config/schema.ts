@@ -1,0 +1,105 @@
+/** The zod schema of `config/gateway.yaml` (SPEC §2); every key has its default here and nowhere else. */
+import { z } from 'zod';
+
+const int = (min: number) => z.coerce.number().int().min(min);
+const money = z.coerce.number().min(0).max(1_000_000);
+
+/** YAML booleans arrive as strings after `${VAR}` substitution; coerce only the obvious spellings. */
+const bool = z.preprocess((value) => {
+  if (typeof value !== 'string') return value;
+  if (/^(true|yes|on|1)$/i.test(value)) return true;
+  if (/^(false|no|off|0|)$/i.test(value)) return false;
+  return value;
+}, z.boolean());
+
+const price = z.strictObject({ input: money, output: money });
+export const pricingSchema = z.record(z.string().min(1), price);
+
+const retriesSchema = z.strictObject({
+  attempts: int(0).max(10).default(2),
+  base_ms: int(1).default(200),
+  max_ms: int(1).default(5000),
+});
+
+/** Keys the core reads from every provider entry; everything else belongs to the plugin's own schema. */
+export const providerEntrySchema = z.looseObject({
+  plugin: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'must be a plugin folder name'),
+  models: z.array(z.string().min(1)).default([]),
+  timeout_ms: int(1).optional(),
+  connect_timeout_ms: int(1).optional(),
+  retries: retriesSchema.prefault({}),
+  pricing: pricingSchema.optional(),
+});
+
+const fallbackTarget = z.union([
+  z.string().min(1).transform((provider) => ({ provider, model: undefined as string | undefined })),
+  z.strictObject({ provider: z.string().min(1), model: z.string().min(1).optional() }),
+]);
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().default('0.0.0.0'),
+      port: int(0).max(65535).default(8000),
+      request_timeout_ms: int(1).default(30000),
+      body_limit: z
+        .string()
+        .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'must be a size such as 4mb or 512kb')
+        .default('4mb'),
+      shutdown_grace_ms: int(0).default(20000),
+      /** Bounds a client that trickles its headers (slowloris). */
+      headers_timeout_ms: int(1).default(10000),
+      /** Bounds a client that trickles its body. */
+      request_body_timeout_ms: int(1).default(30000),
+      keep_alive_timeout_ms: int(1).default(5000),
+      max_header_size: int(1024).default(16384),
+      trust_proxy: bool.default(false),
+      cors_origins: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+  database: z
+    .strictObject({
+      client: z.enum(['sqlite3', 'pg']).default('sqlite3'),
+      connection: z.string().min(1).default('./data/switchyard.sqlite'),
+      pool_max: int(1).default(10),
+    })
+    .prefault({}),
+  rate_limit: z
+    .strictObject({
+      store: z.enum(['memory', 'redis']).default('memory'),
+      redis_url: z.string().default('redis://127.0.0.1:6379'),
+      prefix: z.string().default('switchyard:rl:'),
+      window_ms: int(1).default(60000),
+      requests_per_window: int(1).default(60),
+      on_store_error: z.enum(['allow', 'deny']).default('allow'),
+    })
+    .prefault({}),
+  admin: z.strictObject({ token: z.string().default('') }).prefault({}),
+  metrics: z.strictObject({ token: z.string().default('') }).prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(['error', 'warn', 'info', 'debug', 'silent']).default('info'),
+      file: z.string().optional(),
+    })
+    .prefault({}),
+  plugins_dir: z.string().default('./plugins'),
+  providers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'provider names are letters, digits, - and _'), providerEntrySchema).default({}),
+  fallbacks: z.record(z.string().min(1), z.array(fallbackTarget).min(1)).default({}),
+  metering: z
+    .strictObject({
+      default_max_tokens: int(1).default(4096),
+      reservation_ttl_ms: int(1000).default(600000),
+      flush_interval_ms: int(1).default(100),
+      flush_batch_size: int(1).default(500),
+      key_cache_ttl_ms: int(0).max(10000).default(3000),
+      instance_heartbeat_ms: int(100).default(2000),
+      /** An instance silent this long is taken for dead: its reservations are released. */
+      instance_stale_ms: int(500).default(15000),
+    })
+    .prefault({}),
+  pricing: pricingSchema.default({ default: { input: 0, output: 0 } }),
+});
+
+export type RawConfig = z.output<typeof configSchema>;
+export type ProviderEntryConfig = z.output<typeof providerEntrySchema>;
+export type PricingConfig = z.output<typeof pricingSchema>;

@@ -1,0 +1,63 @@
+/** The knex instance: SQLite (WAL, one connection, busy timeout) by default, PostgreSQL for several instances. */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+
+export type Db = Knex;
+
+export interface DatabaseOptions {
+  client: 'sqlite3' | 'pg';
+  connection: string;
+  pool_max?: number;
+}
+
+/** Money and token counts are BIGINT; every value the gateway stores stays below 2^53, so numbers are exact. */
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+
+export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+
+export function knexConfig(options: DatabaseOptions): Knex.Config {
+  const migrations = { directory: MIGRATIONS_DIR, loadExtensions: ['.ts', '.js'], tableName: 'knex_migrations' };
+  if (options.client === 'pg') {
+    return {
+      client: 'pg',
+      connection: { connectionString: options.connection, connectionTimeoutMillis: 5000 },
+      pool: { min: 0, max: options.pool_max ?? 10, acquireTimeoutMillis: 10_000 },
+      acquireConnectionTimeout: 10_000,
+      migrations,
+    };
+  }
+  return {
+    client: 'sqlite3',
+    connection: { filename: options.connection },
+    useNullAsDefault: true,
+    // One connection: SQLite has one writer anyway, and queued statements then never wait on each other's locks.
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate: (conn: { exec(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, conn: unknown) => void) => {
+        conn.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;', (error) => done(error, conn));
+      },
+    },
+    acquireConnectionTimeout: 10_000,
+    migrations,
+  };
+}
+
+export function createDb(options: DatabaseOptions): Db {
+  if (options.client === 'sqlite3' && options.connection !== ':memory:') {
+    mkdirSync(path.dirname(options.connection), { recursive: true });
+  }
+  return knexFactory(knexConfig(options));
+}
+
+/** Applies pending migrations; idempotent, safe while another process uses the same database. */
+export async function migrate(db: Db): Promise<void> {
+  await db.migrate.latest();
+}
+
+export function isPostgres(db: Db): boolean {
+  return db.client.config.client === 'pg';
+}

@@ -1,0 +1,96 @@
+/**
+ * Meter: the money side of a call. Before it, hold the most it can cost; after it, price the real usage (capped at
+ * the hold), and hand the finished row and its settlement to the usage writer.
+ */
+import type { KeyRecord } from '../db/keys-repo.ts';
+import { isConnectionError } from '../db/sql.ts';
+import { GatewayError, ServiceUnavailableError } from '../errors/gateway-error.ts';
+import type { Target } from '../plugins/registry.ts';
+import type { CallRecord } from '../proxy/call-record.ts';
+import type { Ledger } from './ledger.ts';
+import { costMicro, microToUsd, type PriceBook } from './pricing.ts';
+import { reservePromptTokens } from './tokens.ts';
+import type { UsageWriter } from './usage-writer.ts';
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  /** True when the gateway counted the tokens itself. */
+  estimated: boolean;
+}
+
+/** The `gateway_usage` object added to answers (SPEC §3). */
+export interface GatewayUsage {
+  tokens_charged: number;
+  cost_usd: number;
+  request_ms: number;
+  estimated?: true;
+}
+
+export class Meter {
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly prices: (target: Target) => PriceBook,
+    private readonly writer: UsageWriter,
+  ) {}
+
+  /** Whether the key has a limit a call must reserve against. */
+  static isMetered(key: KeyRecord): boolean {
+    return key.balanceMicro !== null || key.trialTokens !== null;
+  }
+
+  /**
+   * Holds the worst case: the counted prompt (plus margin) and the output cap, at the dearest price among the
+   * targets the call may end up on (fallbacks included). Unmetered keys hold nothing.
+   */
+  async reserve(call: CallRecord, key: KeyRecord, targets: readonly Target[], promptTokens: number, maxOutputTokens: number): Promise<void> {
+    if (!Meter.isMetered(key)) return;
+    const prompt = reservePromptTokens(promptTokens);
+    const amount = Math.max(...targets.map((target) => costMicro(this.prices(target).priceOf(target.model), prompt, maxOutputTokens)));
+    try {
+      call.hold = await this.ledger.reserve(
+        key.id,
+        call.requestId,
+        key.balanceMicro !== null ? amount : 0,
+        key.trialTokens !== null ? prompt + maxOutputTokens : 0,
+      );
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      throw new ServiceUnavailableError(isConnectionError(error) ? 'The gateway database is unavailable; try again shortly.' : 'The gateway could not reserve credits; try again shortly.');
+    }
+  }
+
+  /** Prices the usage on the target that served, caps it at the hold, records it on the call and returns `gateway_usage`. */
+  charge(call: CallRecord, usage: TokenUsage, target: Target | undefined): GatewayUsage {
+    const tokens = usage.promptTokens + usage.completionTokens;
+    const price = target ? this.prices(target).priceOf(target.model) : undefined;
+    const cost = price ? costMicro(price, usage.promptTokens, usage.completionTokens) : 0;
+    call.promptTokens = usage.promptTokens;
+    call.completionTokens = usage.completionTokens;
+    call.estimated = usage.estimated;
+    // A hold is the most a call may take: the upstream's tokenizer can count a little more than the estimate did.
+    const hold = call.hold;
+    call.costMicro = hold && hold.amountMicro > 0 ? Math.min(cost, hold.amountMicro) : cost;
+    call.chargedTokens = hold && hold.tokens > 0 ? Math.min(tokens, hold.tokens) : tokens;
+    return gatewayUsage(call);
+  }
+
+  /** Queues the usage row and the settlement of the hold; called once per call by its CallRecord. */
+  finish(call: CallRecord): void {
+    const hold = call.hold;
+    this.writer.enqueue({
+      row: call.toUsageRow(),
+      settlement: hold && { hold, chargedMicro: hold.amountMicro > 0 ? call.costMicro : 0, chargedTokens: hold.tokens > 0 ? call.chargedTokens : 0 },
+    });
+  }
+}
+
+export function gatewayUsage(call: CallRecord): GatewayUsage {
+  const usage: GatewayUsage = {
+    tokens_charged: call.chargedTokens,
+    cost_usd: microToUsd(call.costMicro),
+    request_ms: call.elapsedMs(),
+  };
+  if (call.estimated) usage.estimated = true;
+  return usage;
+}

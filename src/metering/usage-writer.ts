@@ -1,0 +1,134 @@
+/**
+ * Group commit of usage rows and settlements, off the request path. One transaction per batch writes the rows,
+ * refunds the holds and books the charges, so books and rows can never disagree. A failed batch stays queued and
+ * is retried; `drain()` writes everything on shutdown.
+ */
+import type { Db } from '../db/knex.ts';
+import type { Logger } from '../logging.ts';
+import { applySettlements, type Settlement } from './ledger.ts';
+
+export interface UsageRow {
+  request_id: string;
+  key_id: string | null;
+  endpoint: string;
+  provider: string | null;
+  model: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_micro: number;
+  status: number;
+  error_code: string | null;
+  latency_ms: number;
+  ttft_ms: number | null;
+  stream: boolean;
+  estimated: boolean;
+  attempts: number;
+  created_at: number;
+}
+
+export interface FinishedRequest {
+  row: UsageRow;
+  settlement?: Settlement;
+}
+
+export interface UsageWriterOptions {
+  flushIntervalMs: number;
+  batchSize: number;
+}
+
+export class UsageWriter {
+  private queue: FinishedRequest[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private failures = 0;
+  /** Rows written since start; tests and metrics read it. */
+  written = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+    private readonly options: UsageWriterOptions,
+  ) {}
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Whether the last write reached the database. */
+  get healthy(): boolean {
+    return this.failures === 0;
+  }
+
+  enqueue(item: FinishedRequest): void {
+    this.queue.push(item);
+    if (this.queue.length >= this.options.batchSize) this.schedule(0);
+    else this.schedule(this.options.flushIntervalMs);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer && delayMs > 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, delayMs);
+  }
+
+  /** Writes what is queued now; concurrent callers share the flush in progress. */
+  flush(): Promise<void> {
+    this.flushing ??= this.writeQueued().finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length > 0) this.schedule(this.failures > 0 ? this.backoffMs() : this.options.flushIntervalMs);
+    });
+    return this.flushing;
+  }
+
+  private backoffMs(): number {
+    return Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
+  }
+
+  private async writeQueued(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, this.options.batchSize);
+      try {
+        await this.writeBatch(batch);
+      } catch (error) {
+        this.failures++;
+        this.logger.error('usage write failed; rows kept for retry', { error: (error as Error).message, pending: this.queue.length });
+        return;
+      }
+      this.queue.splice(0, batch.length);
+      this.written += batch.length;
+      if (this.failures > 0) this.logger.info('usage writes recovered', { pending: this.queue.length });
+      this.failures = 0;
+    }
+  }
+
+  private async writeBatch(batch: FinishedRequest[]): Promise<void> {
+    const now = Date.now();
+    await this.db.transaction(async (trx) => {
+      const settlements = batch.flatMap((item) => (item.settlement ? [item.settlement] : []));
+      const charged = await applySettlements(trx, settlements, now);
+      const rowsToWrite = batch.map((item) => {
+        const final = item.settlement && charged.get(item.settlement.hold.id);
+        return final && final.chargedMicro !== item.settlement!.chargedMicro ? { ...item.row, cost_micro: final.chargedMicro } : item.row;
+      });
+      for (let i = 0; i < rowsToWrite.length; i += 100) {
+        await trx('usage').insert(rowsToWrite.slice(i, i + 100)).onConflict('request_id').ignore();
+      }
+    });
+  }
+
+  /** Flushes until the queue is empty or `deadline` (epoch ms) passes; returns how many rows are left unwritten. */
+  async drain(deadline: number): Promise<number> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.queue.length > 0 && Date.now() < deadline) {
+      await this.flush();
+      if (this.queue.length > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(this.backoffMs(), Math.max(0, deadline - Date.now()))));
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    return this.queue.length;
+  }
+}

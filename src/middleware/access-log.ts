@@ -1,0 +1,32 @@
+/** One log line and one metrics sample per request, written when the response closes. Never keys or message text. */
+import type { RequestHandler } from 'express';
+import type { Logger } from '../logging.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+
+export function accessLog(logger: Logger, metrics: GatewayMetrics): RequestHandler {
+  return function logRequest(req, res, next) {
+    const started = performance.now();
+    res.once('close', () => {
+      const ms = performance.now() - started;
+      const call = res.locals.call;
+      const route = res.locals.route ?? 'other';
+      const provider = call?.provider ?? 'none';
+      const status = call?.status ?? (res.writableFinished ? res.statusCode : 499);
+      metrics.requests.inc({ route, provider, status: String(status) });
+      metrics.duration.observe({ route, provider }, ms / 1000);
+      logger.info('request', {
+        requestId: res.locals.requestId,
+        method: req.method,
+        route,
+        status,
+        ms: Math.round(ms * 10) / 10,
+        provider: call?.provider ?? undefined,
+        model: call?.model?.slice(0, 120) ?? undefined,
+        keyId: res.locals.key?.id,
+        stream: call?.stream || undefined,
+        errorCode: call?.errorCode ?? undefined,
+      });
+    });
+    next();
+  };
+}

@@ -1,0 +1,40 @@
+/** Checks the gateway key (`Authorization: Bearer`, `api-key` or `x-api-key`); missing, unknown or revoked → 401. */
+import type { Request, RequestHandler } from 'express';
+import type { KeyCache } from '../auth/key-cache.ts';
+import { KEY_PREFIX } from '../db/keys-repo.ts';
+import { isConnectionError } from '../db/sql.ts';
+import { InvalidApiKeyError, ServiceUnavailableError } from '../errors/gateway-error.ts';
+
+/** The secret a client presented, if any. */
+export function presentedKey(req: Request): string | undefined {
+  const authorization = req.headers.authorization;
+  if (authorization) {
+    const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (match) return match[1];
+  }
+  const header = req.headers['api-key'] ?? req.headers['x-api-key'];
+  return typeof header === 'string' ? header.trim() : undefined;
+}
+
+/** Keys are `sk-sy-` + 43 base62 characters; anything else is refused without a lookup. */
+const KEY_SHAPE = new RegExp(`^${KEY_PREFIX}[0-9A-Za-z]{43}$`);
+
+export function authenticate(keys: KeyCache): RequestHandler {
+  return async function authenticateKey(req, res, next) {
+    const secret = presentedKey(req);
+    if (!secret) throw new InvalidApiKeyError('Missing gateway API key. Send it as "Authorization: Bearer sk-sy-…".');
+    if (!KEY_SHAPE.test(secret)) throw new InvalidApiKeyError();
+    let record;
+    try {
+      record = await keys.lookup(secret);
+    } catch (error) {
+      // Never a 401 for a database outage: the key may well be valid.
+      throw new ServiceUnavailableError(isConnectionError(error) ? 'The gateway database is unavailable; try again shortly.' : 'The gateway could not check the API key; try again shortly.');
+    }
+    if (!record) throw new InvalidApiKeyError();
+    if (record.revoked) throw new InvalidApiKeyError('This gateway key has been revoked.');
+    res.locals.key = record;
+    if (res.locals.call) res.locals.call.keyId = record.id;
+    next();
+  };
+}

@@ -1,0 +1,61 @@
+/** The last middleware: anything thrown becomes OpenAI error JSON with `x-request-id`; unknown routes get 404/405. */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import {
+  GatewayError,
+  InvalidRequestError,
+  MethodNotAllowedError,
+  RequestTooLargeError,
+  RouteNotFoundError,
+} from '../errors/gateway-error.ts';
+import type { Logger } from '../logging.ts';
+
+/** Routes and the methods they answer, for 405s. */
+export function notFound(routes: ReadonlyMap<string, readonly string[]>): RequestHandler {
+  return function unknownRoute(req, _res, next) {
+    const allowed = routes.get(req.path.replace(/\/+$/, '') || '/');
+    next(allowed ? new MethodNotAllowedError(req.method, req.path, allowed) : new RouteNotFoundError(req.method, req.path.slice(0, 200)));
+  };
+}
+
+/** Maps body-parser and Express errors to gateway errors; anything else is a 500 that is logged. */
+export function toClientError(error: unknown, bodyLimit: string, logger: Logger, requestId: string): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const e = error as { type?: string; status?: number; message?: string };
+  switch (e?.type) {
+    case 'entity.too.large':
+      return new RequestTooLargeError(bodyLimit);
+    case 'entity.parse.failed':
+      return new InvalidRequestError(`The request body is not valid JSON: ${String(e.message).slice(0, 200)}`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new InvalidRequestError(String(e.message).slice(0, 200));
+  }
+  if (error instanceof URIError) return new InvalidRequestError('The request path is not valid.');
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new InvalidRequestError(String(e.message ?? 'Bad request').slice(0, 200));
+  logger.error('unhandled error', { requestId, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+  return new GatewayError(500, 'server_error', 'internal_error', 'The gateway failed to handle this request.');
+}
+
+export function sendError(res: Parameters<RequestHandler>[1], error: GatewayError): void {
+  const call = res.locals.call;
+  if (call) {
+    call.status = error.status;
+    call.errorCode = error.code;
+  }
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.status(error.status).set(error.headers).json(error.toJSON());
+}
+
+export function errorHandler(bodyLimit: string, logger: Logger): ErrorRequestHandler {
+  return function renderError(error, _req, res, _next) {
+    const gatewayError = toClientError(error, bodyLimit, logger, res.locals.requestId);
+    // A body we refused unread must not be parsed as the next request on this connection.
+    if (gatewayError.status === 413) res.setHeader('connection', 'close');
+    sendError(res, gatewayError);
+  };
+}

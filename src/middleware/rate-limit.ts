@@ -1,0 +1,138 @@
+/**
+ * Per-key rate limits with express-rate-limit: `requests_per_window` per `window_ms`, or a key's own `rpm` per
+ * minute. `store: redis` shares the counts between instances; a store failure answers per `on_store_error`.
+ */
+import type { RequestHandler } from 'express';
+import { rateLimit, MemoryStore, type Options, type Store, type IncrementResponse, type ClientRateLimitInfo } from 'express-rate-limit';
+import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import type { Config } from '../config/load.ts';
+import { RateLimitExceededError, ServiceUnavailableError } from '../errors/gateway-error.ts';
+import type { Logger } from '../logging.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+
+export type SendCommand = (...args: string[]) => Promise<RedisReply>;
+
+/**
+ * Wraps a Redis-backed store so that an outage neither crashes the process (its `init` rejects unhandled) nor
+ * sticks (rate-limit-redis keeps a rejected script promise forever): every failure re-initialises it, and is
+ * counted and logged — loudly, but at most once every few seconds.
+ */
+export class GuardedStore implements Store {
+  readonly localKeys = false;
+  readonly prefix: string;
+  private options: Options | undefined;
+  private lastLog = 0;
+  private reinit: Promise<void> | undefined;
+
+  constructor(
+    private readonly inner: RedisStore,
+    private readonly onError: (error: Error) => void,
+  ) {
+    this.prefix = inner.prefix;
+  }
+
+  init(options: Options): void {
+    this.options = options;
+    this.reinitialise();
+  }
+
+  private reinitialise(): void {
+    if (!this.options || this.reinit) return;
+    this.reinit = this.inner
+      .init(this.options)
+      .catch((error: Error) => this.onError(error))
+      .finally(() => (this.reinit = undefined));
+  }
+
+  private fail(error: unknown): never {
+    this.onError(error as Error);
+    this.reinitialise();
+    throw new ServiceUnavailableError('Rate limiting is unavailable right now.');
+  }
+
+  async increment(key: string): Promise<IncrementResponse> {
+    return this.inner.increment(key).catch((error) => this.fail(error));
+  }
+
+  async decrement(key: string): Promise<void> {
+    await this.inner.decrement(key).catch((error) => this.fail(error));
+  }
+
+  async resetKey(key: string): Promise<void> {
+    await this.inner.resetKey(key).catch((error) => this.fail(error));
+  }
+
+  async get(key: string): Promise<ClientRateLimitInfo | undefined> {
+    return this.inner.get(key).catch((error) => this.fail(error));
+  }
+
+  /** Throttled logging, so an outage at thousands of requests a second writes a line every few seconds. */
+  shouldLog(): boolean {
+    const now = Date.now();
+    if (now - this.lastLog < 5000) return false;
+    this.lastLog = now;
+    return true;
+  }
+}
+
+export interface RateLimitDeps {
+  config: Config['rate_limit'];
+  logger: Logger;
+  metrics: GatewayMetrics;
+  /** node-redis `sendCommand`, when `store: redis`. */
+  sendCommand?: SendCommand;
+}
+
+export function rateLimiter(deps: RateLimitDeps): RequestHandler {
+  const { config, logger, metrics } = deps;
+  const makeStore = (suffix: string): Store => {
+    if (config.store !== 'redis') return new MemoryStore();
+    if (!deps.sendCommand) throw new Error('rate_limit.store is redis but no Redis client was given');
+    const guarded: GuardedStore = new GuardedStore(
+      new RedisStore({ sendCommand: deps.sendCommand, prefix: `${config.prefix}${suffix}` }),
+      (error) => {
+        metrics.rateLimitStoreErrors.inc();
+        if (guarded.shouldLog()) {
+          logger.error('rate limit store failed', { error: error.message, policy: config.on_store_error === 'allow' ? 'allowing requests' : 'refusing requests' });
+        }
+      },
+    );
+    return guarded;
+  };
+  const common: Partial<Options> = {
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    keyGenerator: (_req, res) => res.locals.key!.id,
+    passOnStoreError: config.on_store_error === 'allow',
+    // Store failures are logged (throttled) by GuardedStore; the library's own logger would log every request.
+    logger: {
+      warn: (message: unknown) => {
+        logger.warn(String(message));
+      },
+      error: () => undefined,
+    },
+    validate: { trustProxy: false, xForwardedForHeader: false, forwardedHeader: false, keyGeneratorIpFallback: false },
+    handler(req, _res, next) {
+      const info = (req as typeof req & { rateLimit?: { resetTime?: Date; limit: number } }).rateLimit;
+      const retryAfterS = info?.resetTime ? Math.max(1, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000)) : 1;
+      next(new RateLimitExceededError(`Rate limit exceeded: ${info?.limit ?? ''} requests per window for this key. Retry in ${retryAfterS}s.`, retryAfterS));
+    },
+  };
+  const perWindow = rateLimit({
+    ...common,
+    windowMs: config.window_ms,
+    limit: config.requests_per_window,
+    store: makeStore('w:'),
+    skip: (_req, res) => res.locals.key!.rpm !== null,
+  });
+  const perMinute = rateLimit({
+    ...common,
+    windowMs: 60_000,
+    limit: (_req, res) => res.locals.key!.rpm ?? config.requests_per_window,
+    store: makeStore('m:'),
+    skip: (_req, res) => res.locals.key!.rpm === null,
+  });
+  return function limitRate(req, res, next) {
+    perWindow(req, res, (error?: unknown) => (error ? next(error) : perMinute(req, res, next)));
+  };
+}

@@ -1,0 +1,21 @@
+/** Opens the usage record of a model call before anything can fail, so refused requests leave a row too. */
+import type { RequestHandler } from 'express';
+import { CallRecord, type Endpoint } from '../proxy/call-record.ts';
+
+export function startCall(endpoint: Endpoint, onFinish: (call: CallRecord) => void): RequestHandler {
+  return function openCallRecord(_req, res, next) {
+    const call = new CallRecord(res.locals.requestId, endpoint, onFinish);
+    call.attach(res);
+    res.locals.call = call;
+    res.locals.route = endpoint;
+    next();
+  };
+}
+
+/** Names the route in logs and metrics. */
+export function routeLabel(route: string): RequestHandler {
+  return function labelRoute(_req, res, next) {
+    res.locals.route = route;
+    next();
+  };
+}

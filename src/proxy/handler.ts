@@ -1,0 +1,108 @@
+/**
+ * The generic model-call handler: validate → resolve provider → check the key's models → reserve → call the
+ * plugin (with retries and fallbacks) → answer as JSON or as a stream → price the usage. The CallRecord then
+ * becomes the usage row and the settlement.
+ */
+import type { RequestHandler } from 'express';
+import type { KeyRecord } from '../db/keys-repo.ts';
+import { ModelNotAllowedError } from '../errors/gateway-error.ts';
+import type { Logger } from '../logging.ts';
+import { Meter } from '../metering/meter.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { CallContext, JsonObject } from '../plugin-sdk.ts';
+import type { ProviderRegistry, Target } from '../plugins/registry.ts';
+import { sendError, toClientError } from '../middleware/error-handler.ts';
+import { compileGlobs, stripModelSuffix } from '../util/glob.ts';
+import { withAttempts } from './attempts.ts';
+import { ClientClosedError, type CallRecord } from './call-record.ts';
+import type { Operation, ParsedCall } from './operation.ts';
+import { relayStream } from './relay-stream.ts';
+import { withGatewayUsage } from './wire.ts';
+
+export interface ProxyDeps {
+  registry: ProviderRegistry;
+  meter: Meter;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  defaultMaxTokens: number;
+  bodyLimit: string;
+  /** Bounds how long a stream waits for a client that stopped reading. */
+  writeStallMs: number;
+}
+
+export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHandler {
+  return async function proxyCall(req, res) {
+    const call = res.locals.call!;
+    const key = res.locals.key!;
+    call.retain();
+    try {
+      const parsed = operation.parse(req.body as JsonObject);
+      call.model = parsed.model;
+      call.stream = parsed.stream;
+      const targets = deps.registry.resolve(parsed.model, parsed.provider);
+      call.provider = targets[0].provider.name;
+      assertModelAllowed(key, parsed.model);
+      const cap = parsed.generates ? (parsed.maxOutputTokens ?? deps.defaultMaxTokens) : 0;
+      await deps.meter.reserve(call, key, targets, parsed.promptTokens, cap);
+      const outputCap = parsed.generates && Meter.isMetered(key) && parsed.maxOutputTokens === undefined ? cap : undefined;
+      const body = operation.prepare(req.body as JsonObject, parsed, outputCap);
+      if (parsed.stream) await relayStream(deps, operation, call, res, targets, body, parsed);
+      else await relayJson(deps, operation, call, res, targets, body, parsed);
+    } catch (error) {
+      if (error instanceof ClientClosedError || call.clientGone) {
+        call.status = 499;
+        call.errorCode = 'client_closed_request';
+      } else {
+        sendError(res, toClientError(error, deps.bodyLimit, deps.logger, call.requestId));
+      }
+    } finally {
+      call.release();
+    }
+  };
+}
+
+/** The body for one target: a fallback may ask its provider for a model under another name. */
+export function bodyFor(target: Target, body: JsonObject): JsonObject {
+  return target.model === body.model ? body : { ...body, model: target.model };
+}
+
+export function callContext(call: CallRecord): CallContext {
+  return { requestId: call.requestId, signal: call.abort.signal };
+}
+
+async function relayJson(
+  deps: ProxyDeps,
+  operation: Operation,
+  call: CallRecord,
+  res: Parameters<RequestHandler>[1],
+  targets: readonly Target[],
+  body: JsonObject,
+  parsed: ParsedCall,
+): Promise<void> {
+  const context = callContext(call);
+  const { result, target } = await withAttempts(deps, call, targets, (t) => operation.json(t, bodyFor(t, body), context));
+  const usage = deps.meter.charge(call, operation.usageOf(result.body, parsed), target);
+  countTokens(deps, call);
+  call.status = 200;
+  const text = result.raw !== undefined ? withGatewayUsage(result.raw, usage) : JSON.stringify({ ...result.body, gateway_usage: usage });
+  res.status(200).set(result.headers ?? {}).type('application/json').send(text);
+}
+
+export function countTokens(deps: ProxyDeps, call: CallRecord): void {
+  const provider = call.provider ?? 'none';
+  if (call.promptTokens) deps.metrics.tokens.inc({ provider, kind: 'prompt' }, call.promptTokens);
+  if (call.completionTokens) deps.metrics.tokens.inc({ provider, kind: 'completion' }, call.completionTokens);
+}
+
+const allowedModels = new WeakMap<KeyRecord, (model: string) => boolean>();
+
+/** `--models` globs follow the provider glob rules (SPEC §6). */
+function assertModelAllowed(key: KeyRecord, model: string): void {
+  if (!key.models) return;
+  let matches = allowedModels.get(key);
+  if (!matches) {
+    matches = compileGlobs(key.models);
+    allowedModels.set(key, matches);
+  }
+  if (!matches(stripModelSuffix(model))) throw new ModelNotAllowedError(model);
+}

@@ -1,0 +1,186 @@
+/** startServer: config → database → plugins → app → listen, and a graceful close that drains and writes every row. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RedisReply } from 'rate-limit-redis';
+import { createClient } from 'redis';
+import { createApp, type AppDeps } from './app.ts';
+import { KeyCache } from './auth/key-cache.ts';
+import { ConfigError } from './config/env-substitute.ts';
+import type { Config } from './config/load.ts';
+import { createDb, migrate } from './db/knex.ts';
+import { createLogger, type Logger } from './logging.ts';
+import { InstanceHeartbeat } from './metering/instances.ts';
+import { Ledger } from './metering/ledger.ts';
+import { Meter } from './metering/meter.ts';
+import { PriceBook } from './metering/pricing.ts';
+import { UsageWriter } from './metering/usage-writer.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { loadProviders, type LoadedProvider } from './plugins/loader.ts';
+import { ProviderRegistry } from './plugins/registry.ts';
+import { ModelCatalog } from './routes/models.ts';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  server: http.Server;
+  deps: AppDeps;
+  instanceId: string;
+  /** Stops accepting, drains in-flight requests (up to `shutdown_grace_ms`), writes pending usage, closes everything. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  port?: number;
+  host?: string;
+  logger?: Logger;
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.logging);
+  const db = createDb(config.database);
+  const closers: (() => Promise<unknown> | unknown)[] = [() => db.destroy()];
+  try {
+    await migrate(db);
+    const providers = await loadProviders(config, logger);
+    closers.unshift(() => Promise.all(providers.map((entry) => entry.provider.close?.())));
+    const registry = createRegistry(providers, config);
+    const heartbeat = new InstanceHeartbeat(db, logger, { heartbeatMs: config.metering.instance_heartbeat_ms, staleMs: config.metering.instance_stale_ms });
+    await heartbeat.start();
+    const writer = new UsageWriter(db, logger, { flushIntervalMs: config.metering.flush_interval_ms, batchSize: config.metering.flush_batch_size });
+    const redis = config.rate_limit.store === 'redis' ? connectRedis(config.rate_limit.redis_url, logger) : undefined;
+    const metrics = new GatewayMetrics(() => writer.pending);
+    let draining = false;
+    const deps: AppDeps = {
+      config,
+      db,
+      logger,
+      metrics,
+      registry,
+      meter: new Meter(new Ledger(db, heartbeat.id, config.metering.reservation_ttl_ms), priceBooks(config, providers), writer),
+      writer,
+      keyCache: new KeyCache(db, config.metering.key_cache_ttl_ms),
+      catalog: new ModelCatalog(providers, logger),
+      redis: redis && { sendCommand: (...args: string[]) => redis.sendCommand(args) as Promise<RedisReply>, ping: () => redis.ping() },
+      draining: () => draining,
+    };
+    const app = createApp(deps);
+    const server = http.createServer(
+      {
+        headersTimeout: config.server.headers_timeout_ms,
+        requestTimeout: config.server.request_body_timeout_ms,
+        keepAliveTimeout: config.server.keep_alive_timeout_ms,
+        maxHeaderSize: config.server.max_header_size,
+      },
+      app,
+    );
+    server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket));
+    const inFlight = trackInFlight(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? config.server.port, options.host ?? config.server.host, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://127.0.0.1:${port}`;
+    logger.info('listening', { port, instanceId: heartbeat.id, providers: providers.map((entry) => entry.name) });
+
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        draining = true;
+        const deadline = Date.now() + config.server.shutdown_grace_ms;
+        server.close();
+        server.closeIdleConnections();
+        await inFlight.settled(deadline);
+        server.closeAllConnections();
+        const unwritten = await writer.drain(Math.max(deadline, Date.now() + 5000));
+        if (unwritten > 0) logger.error('usage rows could not be written before exit', { count: unwritten });
+        await heartbeat.stop().catch((error: Error) => logger.warn('instance deregistration failed', { error: error.message }));
+        if (redis?.isOpen) await redis.quit().catch(() => undefined);
+        for (const closer of closers) await closer();
+        logger.info('stopped', { usageRowsWritten: writer.written });
+      })());
+    return { url, port, server, deps, instanceId: heartbeat.id, close };
+  } catch (error) {
+    for (const closer of closers) await Promise.resolve(closer()).catch(() => undefined);
+    throw error;
+  }
+}
+
+function createRegistry(providers: LoadedProvider[], config: Config): ProviderRegistry {
+  try {
+    return new ProviderRegistry(providers, config.fallbacks);
+  } catch (error) {
+    throw new ConfigError(['fallbacks'], (error as Error).message);
+  }
+}
+
+/** The global price book, and one per provider entry that prices models itself (a fallback bills at its own price). */
+function priceBooks(config: Config, providers: LoadedProvider[]): (target: { provider: LoadedProvider }) => PriceBook {
+  const global = new PriceBook(config.pricing);
+  const own = new Map(providers.filter((entry) => entry.entry.pricing).map((entry) => [entry.name, new PriceBook(entry.entry.pricing!, global)]));
+  return (target) => own.get(target.provider.name) ?? global;
+}
+
+/** A Redis client that fails fast while disconnected (no offline queue) and reconnects by itself. */
+function connectRedis(url: string, logger: Logger) {
+  const client = createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
+  });
+  let lastLog = 0;
+  client.on('error', (error: Error) => {
+    if (Date.now() - lastLog > 5000) {
+      lastLog = Date.now();
+      logger.error('redis connection error', { error: error.message });
+    }
+  });
+  client.connect().catch(() => undefined);
+  return client;
+}
+
+/** Counts requests in progress so shutdown can wait for them. */
+function trackInFlight(server: http.Server): { settled(deadline: number): Promise<void> } {
+  let active = 0;
+  let idle: (() => void) | undefined;
+  server.on('request', (_req, res: http.ServerResponse) => {
+    active++;
+    res.once('close', () => {
+      if (--active === 0) idle?.();
+    });
+  });
+  return {
+    settled(deadline) {
+      if (active === 0) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+        idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    },
+  };
+}
+
+/** Malformed HTTP gets a JSON 400 too (SPEC §6), then the socket is closed. */
+function answerClientError(error: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const status = tooLarge ? 431 : timedOut ? 408 : 400;
+  const body = JSON.stringify({
+    error: {
+      message: tooLarge ? 'Request headers are too large.' : timedOut ? 'The request was not received in time.' : 'Malformed HTTP request.',
+      type: 'invalid_request_error',
+      param: null,
+      code: tooLarge ? 'headers_too_large' : timedOut ? 'request_timeout' : 'invalid_request',
+    },
+  });
+  const reason = http.STATUS_CODES[status];
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
