@@ -1,0 +1,110 @@
+/** Starts a real gateway (startServer) on 127.0.0.1:0 with a temporary SQLite file, or a given database. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import OpenAI from 'openai';
+import { configFromObject, type Config } from '../../src/config/load.ts';
+import { createKey, type KeyCreateInput, type KeyRecord } from '../../src/db/keys-repo.ts';
+import { createLogger } from '../../src/logging.ts';
+import { startServer, type RunningServer } from '../../src/server.ts';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export type PlainObject = Record<string, unknown>;
+
+export interface GatewayOptions {
+  providers: PlainObject;
+  /** Deep-merged over the test defaults. */
+  config?: PlainObject;
+}
+
+export interface TestGateway {
+  running: RunningServer;
+  config: Config;
+  url: string;
+  /** `${url}/v1`, what SDKs take as baseURL. */
+  baseURL: string;
+  createKey(input?: Partial<KeyCreateInput>): Promise<{ secret: string; record: KeyRecord }>;
+  client(apiKey: string, options?: Partial<ConstructorParameters<typeof OpenAI>[0]>): OpenAI;
+  close(): Promise<void>;
+}
+
+/** Where this run's gateway logs go: the log scan reads them at the end of the suite. */
+export function logFile(): string {
+  return path.join(process.env.SWITCHYARD_TEST_LOG_DIR ?? path.join(ROOT, 'test-logs', 'adhoc'), 'gateway.log');
+}
+
+export function deepMerge(base: PlainObject, over: PlainObject): PlainObject {
+  const out: PlainObject = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] =
+      value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object' && !Array.isArray(current)
+        ? deepMerge(current as PlainObject, value as PlainObject)
+        : value;
+  }
+  return out;
+}
+
+/** A gateway config object for tests: fast flushes, SQLite in a temp folder unless `database` is given. */
+export function testConfig(options: GatewayOptions, dataDir: string): Config {
+  const base: PlainObject = {
+    server: { host: '127.0.0.1', port: 0, shutdown_grace_ms: 5000 },
+    database: { client: 'sqlite3', connection: path.join(dataDir, 'gateway.sqlite') },
+    logging: { level: 'info', file: logFile() },
+    plugins_dir: path.join(ROOT, 'plugins'),
+    providers: options.providers,
+    metering: { flush_interval_ms: 5, instance_heartbeat_ms: 500 },
+    pricing: { 'meta-llama/*': { input: 0.2, output: 0.6 }, default: { input: 0.5, output: 1.5 } },
+  };
+  return configFromObject(deepMerge(base, options.config ?? {}), path.join(ROOT, 'config', 'test.yaml'));
+}
+
+export async function startGateway(options: GatewayOptions): Promise<TestGateway> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'switchyard-test-'));
+  const config = testConfig(options, dataDir);
+  const logger = createLogger(config.logging);
+  const running = await startServer(config, { logger });
+  return {
+    running,
+    config,
+    url: running.url,
+    baseURL: `${running.url}/v1`,
+    async createKey(input = {}) {
+      return createKey(running.deps.db, { name: 'test key', ...input });
+    },
+    client(apiKey, clientOptions = {}) {
+      return new OpenAI({ apiKey, baseURL: `${running.url}/v1`, maxRetries: 0, ...clientOptions });
+    },
+    async close() {
+      await running.close();
+      logger.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Provider keys the mocks expect; the log scan checks they never reach a log line. */
+export const HF_KEY = 'hf_testSecretToken0123456789abcdef';
+export const OPENAI_KEY = 'sk-testUpstreamSecret0123456789abcdef';
+
+/** Provider entries pointing at mock upstreams. */
+export function hfEntry(url: string, extra: PlainObject = {}): PlainObject {
+  return { plugin: 'huggingface', base_url: url, api_key: HF_KEY, models: ['*/*'], retries: { attempts: 0 }, ...extra };
+}
+
+export function openaiEntry(url: string, extra: PlainObject = {}): PlainObject {
+  return { plugin: 'openai', base_url: url, api_key: OPENAI_KEY, models: ['gpt-*', 'text-embedding-*'], retries: { attempts: 0 }, ...extra };
+}
+
+/** Polls `check` until it returns a truthy value (event-driven waits are preferred; this is for database state). */
+export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
