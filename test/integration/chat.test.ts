@@ -1,6 +1,7 @@
 /** Chat completions through the gateway with the real `openai` SDK: JSON, streams, provider selection. */
 import assert from 'node:assert/strict';
 import type OpenAI from 'openai';
+import type { APIError } from 'openai';
 import { HF_KEY, OPENAI_KEY, hfEntry, openaiEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { MOCK_PIECES, MOCK_TEXT, MOCK_USAGE, startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 
@@ -107,14 +108,14 @@ describe('chat completions', () => {
         // @ts-expect-error gateway extension
         provider: 'nope',
       }),
-      (error: OpenAI.APIError) => error.status === 400 && error.code === 'unknown_provider' && error.param === 'provider',
+      (error: APIError) => error.status === 400 && error.code === 'unknown_provider' && error.param === 'provider',
     );
   });
 
   it('answers 404 model_not_found when no provider glob matches', async () => {
     await assert.rejects(
       client.chat.completions.create({ model: 'no-slash-model', messages: [{ role: 'user', content: 'Hi' }] }),
-      (error: OpenAI.APIError) => error.status === 404 && error.code === 'model_not_found' && error.type === 'invalid_request_error',
+      (error: APIError) => error.status === 404 && error.code === 'model_not_found' && error.type === 'invalid_request_error',
     );
   });
 });
