@@ -14,6 +14,9 @@ mkdirSync(logDir, { recursive: true });
 
 const specs = suite === 'faults' ? ['test/faults/**/*.test.ts'] : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'plugins/*/test/**/*.test.ts', 'test/zz-log-scan.test.ts'];
 const args = [
+  // Mocha would otherwise require() the .ts specs (Node 20.19+ has require(esm)), loading the gateway as CommonJS
+  // while plugins are import()ed as ESM: two copies of every module, and `instanceof GatewayError` failing.
+  '--no-experimental-require-module',
   '--import',
   'tsx',
   path.join(root, 'node_modules/mocha/bin/mocha.js'),
