@@ -1,6 +1,6 @@
 /** Client aborts reach the upstream; /v1/models, /health and /metrics answer as SPEC §3 says. */
 import assert from 'node:assert/strict';
-import { HF_KEY, OPENAI_KEY, hfEntry, openaiEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { CANARY, HF_KEY, OPENAI_KEY, hfEntry, openaiEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 describe('client aborts, models, health and metrics', () => {
@@ -31,7 +31,7 @@ describe('client aborts, models, health and metrics', () => {
   it('aborts the upstream request as soon as the client disconnects mid-stream', async () => {
     const client = gateway.client(secret);
     const upstreamAborted = hf.nextAbort();
-    const stream = await client.chat.completions.create({ model: 'org/endless', messages: [{ role: 'user', content: 'Hi' }], stream: true });
+    const stream = await client.chat.completions.create({ model: 'org/endless', messages: [{ role: 'user', content: `Hi ${CANARY}` }], stream: true });
     let received = 0;
     // Leaving the loop is how SDK users stop a stream: the SDK aborts its request.
     for await (const chunk of stream) if (chunk.choices[0]?.delta?.content && ++received === 3) break;
@@ -44,7 +44,7 @@ describe('client aborts, models, health and metrics', () => {
     const abort = new AbortController();
     const upstreamAborted = hf.nextAbort();
     const stream = await client.chat.completions.create(
-      { model: 'org/endless', messages: [{ role: 'user', content: 'Hi' }], stream: true },
+      { model: 'org/endless', messages: [{ role: 'user', content: `Hi ${CANARY}` }], stream: true },
       { signal: abort.signal },
     );
     let received = 0;

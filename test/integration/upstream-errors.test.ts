@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type OpenAI from 'openai';
 import type { APIError } from 'openai';
-import { hfEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { CANARY, hfEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 interface ErrorCase {
@@ -50,7 +50,7 @@ describe('upstream errors', () => {
 
   for (const row of CASES) {
     it(`${row.model} → ${row.status} ${row.code} (JSON)`, async () => {
-      const error = await client.chat.completions.create({ model: row.model, messages: [{ role: 'user', content: 'Hi' }] }).then(
+      const error = await client.chat.completions.create({ model: row.model, messages: [{ role: 'user', content: `Hi ${CANARY}` }] }).then(
         () => assert.fail('expected an error'),
         (e: APIError) => e,
       );
@@ -63,7 +63,7 @@ describe('upstream errors', () => {
     });
 
     it(`${row.model} → ${row.status} ${row.code} (stream, before the first byte)`, async () => {
-      const error = await client.chat.completions.create({ model: row.model, messages: [{ role: 'user', content: 'Hi' }], stream: true }).then(
+      const error = await client.chat.completions.create({ model: row.model, messages: [{ role: 'user', content: `Hi ${CANARY}` }], stream: true }).then(
         () => assert.fail('expected an error'),
         (e: APIError) => e,
       );
@@ -76,7 +76,7 @@ describe('upstream errors', () => {
     const response = await fetch(`${gateway.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'unset/model', provider: 'unconfigured', messages: [{ role: 'user', content: 'Hi' }] }),
+      body: JSON.stringify({ model: 'unset/model', provider: 'unconfigured', messages: [{ role: 'user', content: `Hi ${CANARY}` }] }),
     });
     assert.equal(response.status, 503);
     assert.deepEqual(await response.json(), {
@@ -85,7 +85,7 @@ describe('upstream errors', () => {
   });
 
   it('ends a stream that fails midway with a final error event after the streamed chunks', async () => {
-    const stream = await client.chat.completions.create({ model: 'org/midstream-error', messages: [{ role: 'user', content: 'Hi' }], stream: true });
+    const stream = await client.chat.completions.create({ model: 'org/midstream-error', messages: [{ role: 'user', content: `Hi ${CANARY}` }], stream: true });
     const pieces: string[] = [];
     await assert.rejects(
       (async () => {
@@ -100,7 +100,7 @@ describe('upstream errors', () => {
     const response = await fetch(`${gateway.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'org/midstream-error', messages: [{ role: 'user', content: 'Hi' }], stream: true }),
+      body: JSON.stringify({ model: 'org/midstream-error', messages: [{ role: 'user', content: `Hi ${CANARY}` }], stream: true }),
     });
     assert.equal(response.status, 200);
     const events = (await response.text()).trim().split('\n\n');
@@ -113,7 +113,7 @@ describe('upstream errors', () => {
     const response = await fetch(`${gateway.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'org/reset-midstream', messages: [{ role: 'user', content: 'Hi' }], stream: true }),
+      body: JSON.stringify({ model: 'org/reset-midstream', messages: [{ role: 'user', content: `Hi ${CANARY}` }], stream: true }),
     });
     const events = (await response.text()).trim().split('\n\n');
     assert.ok(events.length >= 3);
@@ -124,7 +124,7 @@ describe('upstream errors', () => {
     const response = await fetch(`${gateway.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'org/slow-stream', messages: [{ role: 'user', content: 'Hi' }], stream: true }),
+      body: JSON.stringify({ model: 'org/slow-stream', messages: [{ role: 'user', content: `Hi ${CANARY}` }], stream: true }),
     });
     const events = (await response.text()).trim().split('\n\n');
     assert.match(events.at(-1)!, /"code":"upstream_timeout"/);
