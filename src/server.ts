@@ -73,6 +73,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       },
       app,
     );
+    // Bounds what one request may make the parser hold, beside max_header_size.
+    server.maxHeadersCount = 200;
     server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket));
     const inFlight = trackInFlight(server);
     await new Promise<void>((resolve, reject) => {
@@ -92,6 +94,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         server.closeIdleConnections();
         await inFlight.settled(deadline);
         server.closeAllConnections();
+        // Calls cut off just now still have to price what they streamed before their rows can be written.
+        await deps.meter.settled(Date.now() + 2000);
         const unwritten = await writer.drain(Math.max(deadline, Date.now() + 5000));
         if (unwritten > 0) logger.error('usage rows could not be written before exit', { count: unwritten });
         await heartbeat.stop().catch((error: Error) => logger.warn('instance deregistration failed', { error: error.message }));
