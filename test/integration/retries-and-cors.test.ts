@@ -17,9 +17,9 @@ describe('retries, fallbacks and CORS', () => {
     backup = await startMock({ flavor: 'openai', apiKey: OPENAI_KEY });
     gateway = await startGateway({
       providers: {
-        huggingface: hfEntry(hf.url, { retries: { attempts: 2, base_ms: 5, max_ms: 50 } }),
-        // Same upstream, wrong key: every call fails with the router's bare-string 401.
+        // Same upstream, wrong key: every call fails with the router's bare-string 401. Listed first: first match wins.
         stale: hfEntry(hf.url, { api_key: 'hf_revokedToken0123456789', models: ['stale/*'] }),
+        huggingface: hfEntry(hf.url, { retries: { attempts: 2, base_ms: 5, max_ms: 50 } }),
         backup: openaiEntry(backup.url, { models: ['backup/*'], pricing: { '*': { input: 1, output: 2 } } }),
       },
       config: {
