@@ -68,7 +68,7 @@ export class UpstreamClient {
     this.secrets = options.secrets?.filter(Boolean) ?? [];
     this.agent = new Agent({
       keepAliveTimeout: 30_000,
-      connections: 512,
+      connections: 1024,
       pipelining: 1,
       connect: { timeout: options.connectTimeoutMs ?? Math.min(10_000, options.timeoutMs) },
     });
