@@ -6,6 +6,7 @@ import type { KeyCache } from './auth/key-cache.ts';
 import type { Config } from './config/load.ts';
 import type { Db } from './db/knex.ts';
 import { chatOperation } from './endpoints/chat.ts';
+import { embeddingsOperation } from './endpoints/embeddings.ts';
 import { responsesOperation } from './endpoints/responses.ts';
 import type { Logger } from './logging.ts';
 import type { Meter } from './metering/meter.ts';
@@ -45,6 +46,7 @@ export interface AppDeps {
 const OPERATIONS: readonly [string, Operation][] = [
   ['/v1/chat/completions', chatOperation],
   ['/v1/responses', responsesOperation],
+  ['/v1/embeddings', embeddingsOperation],
 ];
 
 const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'retry-after-ms', 'ratelimit', 'ratelimit-policy', 'x-inference-provider', 'x-upstream-request-id'];
