@@ -4,13 +4,14 @@
  */
 import type { TokenUsage } from '../metering/meter.ts';
 import { countTextTokens } from '../metering/tokens.ts';
-import type { CallContext, JsonObject, JsonResult, SseEvent, StreamResult } from '../plugin-sdk.ts';
+import type { JsonObject, JsonResult, SseEvent, StreamResult } from '../plugin-sdk.ts';
 import type { Target } from '../plugins/registry.ts';
-import type { Operation, ParsedCall } from '../proxy/operation.ts';
+import type { Operation, OperationContext, ParsedCall } from '../proxy/operation.ts';
 import { parseResponses } from './responses/parse.ts';
+import { RecentItems } from './responses/recent-items.ts';
 import { generatedText, responseUsage } from './responses/response-object.ts';
 import { ResponsesStreamMeter } from './responses/stream-meter.ts';
-import { toChatRequest } from './responses/translate-request.ts';
+import { toChatRequest, type ItemResolver } from './responses/translate-request.ts';
 import { fromChatCompletion } from './responses/translate-response.ts';
 import { translateChatStream } from './responses/translate-stream.ts';
 
@@ -21,21 +22,37 @@ export function prepareResponses(body: JsonObject, _parsed: ParsedCall, outputCa
   return upstream;
 }
 
-async function respond(target: Target, body: JsonObject, call: CallContext): Promise<JsonResult> {
-  const provider = target.provider.provider;
-  if (provider.responses) return provider.responses(body, call);
-  const chat = await provider.chat(toChatRequest(body, false), call);
-  return { body: fromChatCompletion(chat.body, body, target.provider.name), headers: chat.headers };
+/** Items of translated answers, for `item_reference` inputs (see recent-items.ts). */
+const recentItems = new RecentItems();
+
+function resolver(call: OperationContext): ItemResolver | undefined {
+  const keyId = call.keyId;
+  return keyId === null ? undefined : (id) => recentItems.resolve(keyId, id);
 }
 
-async function respondStream(target: Target, body: JsonObject, call: CallContext): Promise<StreamResult> {
+/** Nothing is kept for a client that said `store: false`. */
+function rememberer(body: JsonObject, call: OperationContext): ((output: JsonObject[]) => void) | undefined {
+  const keyId = call.keyId;
+  return keyId === null || body.store === false ? undefined : (output) => recentItems.remember(keyId, output);
+}
+
+async function respond(target: Target, body: JsonObject, call: OperationContext): Promise<JsonResult> {
+  const provider = target.provider.provider;
+  if (provider.responses) return provider.responses(body, call);
+  const chat = await provider.chat(toChatRequest(body, false, resolver(call)), call);
+  const response = fromChatCompletion(chat.body, body, target.provider.name);
+  rememberer(body, call)?.(response.output as JsonObject[]);
+  return { body: response, headers: chat.headers };
+}
+
+async function respondStream(target: Target, body: JsonObject, call: OperationContext): Promise<StreamResult> {
   const provider = target.provider.provider;
   if (provider.responsesStream) {
     const native = await provider.responsesStream(body, call);
     return { events: withEventNames(native.events), headers: native.headers };
   }
-  const chat = await provider.chatStream(toChatRequest(body, true), call);
-  return { events: translateChatStream(chat.events, body, target.provider.name), headers: chat.headers };
+  const chat = await provider.chatStream(toChatRequest(body, true, resolver(call)), call);
+  return { events: translateChatStream(chat.events, body, target.provider.name, rememberer(body, call)), headers: chat.headers };
 }
 
 /** Some servers send Responses events as bare `data:` lines; clients expect an `event:` line naming each one. */

@@ -274,7 +274,7 @@ describe('responses', () => {
       ['background: true', { background: true }, 'background'],
       ['conversation', { conversation: 'conv_123' }, 'conversation'],
       ['a built-in tool', { tools: [{ type: 'web_search' }] }, 'tools[0].type'],
-      ['an item_reference', { input: [{ type: 'item_reference', id: 'msg_123' }] }, 'input[0].type'],
+      ['an item_reference the gateway does not hold', { input: [{ type: 'item_reference', id: 'msg_123' }] }, 'input[0].id'],
     ];
     for (const [name, extra, param] of cases) {
       it(`answers 400 for ${name}, naming '${param}'`, async () => {

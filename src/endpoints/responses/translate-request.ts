@@ -7,6 +7,9 @@ import type { JsonObject } from '../../plugin-sdk.ts';
 
 type ChatMessage = JsonObject & { role: string };
 
+/** Looks up an item an `item_reference` points at (see recent-items.ts). */
+export type ItemResolver = (id: string) => JsonObject | undefined;
+
 function unsupported(param: string, message: string): InvalidRequestError {
   return new InvalidRequestError(message, param, 'unsupported_parameter');
 }
@@ -19,8 +22,10 @@ const STATELESS = 'this model is served by translating to chat completions, and 
 
 /**
  * Fields that need server-side state or work the gateway does not do on this path. `store` is refused only when
- * explicitly true: the API's default is true, but no client library sends it unless asked (the openai SDK,
- * LangChain and @ai-sdk/openai 3.x all leave it out), so treating an absent `store` as false keeps them working.
+ * explicitly true (a promise of `GET /v1/responses/{id}` the gateway cannot keep): the API's default is true, but no
+ * client library sends it unless asked (the openai SDK, LangChain and @ai-sdk/openai 3.x all leave it out), so a
+ * refusal of the default would break them all. An absent `store` only keeps the answer's items for `item_reference`,
+ * which @ai-sdk/openai relies on (see recent-items.ts).
  */
 export function assertTranslatable(body: JsonObject): void {
   if (body.previous_response_id != null) {
@@ -33,9 +38,9 @@ export function assertTranslatable(body: JsonObject): void {
 }
 
 /** The chat request for a Responses request; `stream` adds `stream_options.include_usage` so the final event has usage. */
-export function toChatRequest(body: JsonObject, stream: boolean): JsonObject {
+export function toChatRequest(body: JsonObject, stream: boolean, resolve?: ItemResolver): JsonObject {
   assertTranslatable(body);
-  const chat: JsonObject = { model: body.model, messages: toMessages(body) };
+  const chat: JsonObject = { model: body.model, messages: toMessages(body, resolve) };
   const tools = Array.isArray(body.tools) && body.tools.length > 0 ? toChatTools(body.tools) : undefined;
   if (tools) chat.tools = tools;
   const toolChoice = toChatToolChoice(body.tool_choice);
@@ -56,19 +61,19 @@ export function toChatRequest(body: JsonObject, stream: boolean): JsonObject {
   return chat;
 }
 
-function toMessages(body: JsonObject): ChatMessage[] {
+function toMessages(body: JsonObject, resolve: ItemResolver | undefined): ChatMessage[] {
   const messages: ChatMessage[] = [];
   if (typeof body.instructions === 'string' && body.instructions.length > 0) messages.push({ role: 'system', content: body.instructions });
   const input = body.input;
   if (typeof input === 'string') messages.push({ role: 'user', content: input });
-  else if (Array.isArray(input)) input.forEach((item, index) => addItem(messages, item as JsonObject, `input[${index}]`));
+  else if (Array.isArray(input)) input.forEach((item, index) => addItem(messages, item as JsonObject, `input[${index}]`, resolve));
   if (!messages.some((message) => message.role !== 'system')) {
     throw new InvalidRequestError("Missing required parameter: 'input'.", 'input', 'missing_required_parameter');
   }
   return messages;
 }
 
-function addItem(messages: ChatMessage[], item: JsonObject, param: string): void {
+function addItem(messages: ChatMessage[], item: JsonObject, param: string, resolve: ItemResolver | undefined): void {
   const type = item.type ?? (item.role !== undefined ? 'message' : undefined);
   switch (type) {
     case 'message':
@@ -83,8 +88,17 @@ function addItem(messages: ChatMessage[], item: JsonObject, param: string): void
     case 'reasoning':
       // Chat completions take no reasoning back; open models' chat templates drop past reasoning anyway.
       return;
-    case 'item_reference':
-      throw unsupported(`${param}.type`, `Input items of type 'item_reference' are not supported: ${STATELESS}. Send the referenced item itself (with the AI SDK: providerOptions.openai.store = false).`);
+    case 'item_reference': {
+      const id = typeof item.id === 'string' ? item.id : '';
+      const found = id ? resolve?.(id) : undefined;
+      if (found) return addItem(messages, found, param, undefined);
+      // A reasoning item would be dropped (above) even if it were still held.
+      if (id.startsWith('rs_')) return;
+      throw unsupported(
+        `${param}.id`,
+        `The item '${id.slice(0, 80)}' is not held by this gateway: it keeps the items of its recent translated answers in memory, per key, for an hour. Send the item itself instead (with the AI SDK: providerOptions.openai.store = false).`,
+      );
+    }
     default:
       throw unsupported(`${param}.type`, `Input items of type '${String(type)}' are not supported: only messages, function_call and function_call_output items can be translated to chat completions.`);
   }

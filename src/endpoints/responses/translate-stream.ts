@@ -52,7 +52,13 @@ interface CallItem {
   done: boolean;
 }
 
-export async function* translateChatStream(upstream: AsyncIterable<SseEvent>, request: JsonObject, provider: string): AsyncGenerator<SseEvent> {
+/** `onOutput` receives the finished output items, just before the terminal event. */
+export async function* translateChatStream(
+  upstream: AsyncIterable<SseEvent>,
+  request: JsonObject,
+  provider: string,
+  onOutput?: (output: JsonObject[]) => void,
+): AsyncGenerator<SseEvent> {
   const iterator = upstream[Symbol.asyncIterator]();
   try {
     let next = await iterator.next();
@@ -66,7 +72,7 @@ export async function* translateChatStream(upstream: AsyncIterable<SseEvent>, re
       next = await iterator.next();
       chunk = next.done ? undefined : readChunk(next.value, provider);
     }
-    yield* builder.finish();
+    yield* builder.finish(onOutput);
   } finally {
     await iterator.return?.();
   }
@@ -125,7 +131,7 @@ class ResponseStreamBuilder {
     }
   }
 
-  *finish(): Generator<SseEvent> {
+  *finish(onOutput?: (output: JsonObject[]) => void): Generator<SseEvent> {
     const outcome = outcomeOf(this.finishReason);
     yield* this.closeText(outcome.status);
     for (const call of this.calls.values()) yield* this.closeCall(call);
@@ -135,6 +141,7 @@ class ResponseStreamBuilder {
       yield* this.closeText(outcome.status);
     }
     const response = finishedResponse(this.shell, outcome, this.output as JsonObject[], fromChatUsage(this.usage));
+    onOutput?.(this.output as JsonObject[]);
     yield this.event(outcome.status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
   }
 
