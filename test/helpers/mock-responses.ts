@@ -67,7 +67,7 @@ export function mockResponse(body: Json, scenario: string, pieces: readonly stri
   };
 }
 
-/** Writes the event stream; `eventLines: false` sends bare `data:` lines, as some servers do. */
+/** Writes the event stream; `eventLines: false` sends bare `data:` lines and a chat-style `[DONE]`, as some servers do. */
 export async function streamMockResponse(res: http.ServerResponse, body: Json, scenario: string, pieces: readonly string[], eventLines = true): Promise<void> {
   let sequence = 0;
   const send = (type: string, fields: Json): void => {
@@ -100,5 +100,5 @@ export async function streamMockResponse(res: http.ServerResponse, body: Json, s
   }
   const final = mockResponse(body, scenario, pieces, pieces.join(''));
   send(scenario === 'length' ? 'response.incomplete' : 'response.completed', { response: final });
-  res.end();
+  res.end(eventLines ? '' : 'data: [DONE]\n\n');
 }

@@ -236,8 +236,11 @@ describe('responses', () => {
       });
       const frames = (await answer.text()).split('\n\n').filter(Boolean);
       assert.equal(vllm.lastRequest!.path, '/v1/responses');
-      assert.equal(frames.length, 14);
+      assert.equal(frames.length, 14, 'the server\'s trailing [DONE] is not passed on');
       for (const frame of frames) assert.match(frame, /^event: response\.[a-z_.]+\ndata: \{/);
+      const completed = JSON.parse(frames.at(-1)!.split('data: ')[1]) as { type: string; response: { gateway_usage: GatewayUsage } };
+      assert.equal(completed.type, 'response.completed');
+      assert.equal(completed.response.gateway_usage.tokens_charged, 23);
     });
 
     it('counts tokens itself, marked estimated, for a server without stream usage', async () => {

@@ -118,6 +118,15 @@ export function functionCallItem(id: string, callId: string, name: string, args:
   return { id, type: 'function_call', status, arguments: args, call_id: callId, name };
 }
 
+/**
+ * The reasoning in a chat message or delta: providers put it in `reasoning_content` or (some serving gpt-oss) in
+ * `reasoning`; an empty string in one must not hide the other.
+ */
+export function reasoningOf(holder: { reasoning_content?: unknown; reasoning?: unknown }): string {
+  if (typeof holder.reasoning_content === 'string' && holder.reasoning_content.length > 0) return holder.reasoning_content;
+  return typeof holder.reasoning === 'string' ? holder.reasoning : '';
+}
+
 /** Everything the model generated in an output list: what the gateway counts when the upstream reports no usage. */
 export function generatedText(output: unknown): string {
   if (!Array.isArray(output)) return '';

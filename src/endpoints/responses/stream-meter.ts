@@ -41,7 +41,9 @@ export class ResponsesStreamMeter implements StreamMeter {
     private readonly provider: string,
   ) {}
 
-  inspect(event: SseEvent): 'forward' | 'hold' | GatewayError {
+  inspect(event: SseEvent): 'forward' | 'hold' | 'done' | GatewayError {
+    // Responses streams end with their terminal event, but some servers add a chat-style `[DONE]`: not for the client.
+    if (event.data === '[DONE]') return 'done';
     const parsed = parseEvent(event.data);
     if (!parsed) return new UpstreamError(`${this.provider} sent a stream event that is not JSON`);
     const type = parsed.type;

@@ -10,6 +10,7 @@ import {
   nowSeconds,
   outcomeOf,
   reasoningItem,
+  reasoningOf,
   responseShell,
 } from './response-object.ts';
 
@@ -40,8 +41,8 @@ export function fromChatCompletion(chat: JsonObject, request: JsonObject, provid
 
 function outputItems(message: ChatChoiceMessage, status: string): JsonObject[] {
   const output: JsonObject[] = [];
-  const reasoning = typeof message.reasoning_content === 'string' ? message.reasoning_content : message.reasoning;
-  if (typeof reasoning === 'string' && reasoning.length > 0) output.push(reasoningItem(newId('rs'), reasoning));
+  const reasoning = reasoningOf(message);
+  if (reasoning.length > 0) output.push(reasoningItem(newId('rs'), reasoning));
   const calls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
   const text = typeof message.content === 'string' ? message.content : '';
   if (typeof message.refusal === 'string' && message.refusal.length > 0) {

@@ -17,6 +17,7 @@ import {
   outcomeOf,
   outputTextPart,
   reasoningItem,
+  reasoningOf,
   responseShell,
 } from './response-object.ts';
 
@@ -123,8 +124,8 @@ class ResponseStreamBuilder {
     if (!choice) return;
     if (choice.finish_reason) this.finishReason = choice.finish_reason;
     const delta = choice.delta ?? {};
-    const reasoning = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : delta.reasoning;
-    if (typeof reasoning === 'string' && reasoning.length > 0) yield* this.textDelta('reasoning', reasoning);
+    const reasoning = reasoningOf(delta);
+    if (reasoning.length > 0) yield* this.textDelta('reasoning', reasoning);
     if (typeof delta.content === 'string' && delta.content.length > 0) yield* this.textDelta('message', delta.content);
     if (Array.isArray(delta.tool_calls)) {
       for (const call of delta.tool_calls) yield* this.callDelta(call);
