@@ -102,9 +102,8 @@ export function createApp(deps: AppDeps): Express {
     bodyLimit: config.server.body_limit,
     writeStallMs: config.server.request_timeout_ms,
   };
-  const finish = deps.meter.finish.bind(deps.meter);
   for (const [path, operation] of OPERATIONS) {
-    const chain: RequestHandler[] = [startCall(operation.endpoint, finish), body, auth, limit, proxyHandler(proxyDeps, operation)];
+    const chain: RequestHandler[] = [startCall(operation.endpoint, deps.meter), body, auth, limit, proxyHandler(proxyDeps, operation)];
     app.post(path, ...chain);
     routes.set(path, ['POST']);
   }

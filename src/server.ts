@@ -47,7 +47,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const heartbeat = new InstanceHeartbeat(db, logger, { heartbeatMs: config.metering.instance_heartbeat_ms, staleMs: config.metering.instance_stale_ms });
     await heartbeat.start();
     const writer = new UsageWriter(db, logger, { flushIntervalMs: config.metering.flush_interval_ms, batchSize: config.metering.flush_batch_size });
-    const redis = config.rate_limit.store === 'redis' ? connectRedis(config.rate_limit.redis_url, logger) : undefined;
+    const redis = config.rate_limit.store === 'redis' ? await connectRedis(config.rate_limit.redis_url, logger) : undefined;
     const metrics = new GatewayMetrics(() => writer.pending);
     let draining = false;
     const deps: AppDeps = {
@@ -73,6 +73,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       },
       app,
     );
+    // Bounds what one request may make the parser hold, beside max_header_size.
+    server.maxHeadersCount = 200;
     server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket));
     const inFlight = trackInFlight(server);
     await new Promise<void>((resolve, reject) => {
@@ -92,6 +94,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         server.closeIdleConnections();
         await inFlight.settled(deadline);
         server.closeAllConnections();
+        // Calls cut off just now still have to price what they streamed before their rows can be written.
+        await deps.meter.settled(Date.now() + 2000);
         const unwritten = await writer.drain(Math.max(deadline, Date.now() + 5000));
         if (unwritten > 0) logger.error('usage rows could not be written before exit', { count: unwritten });
         await heartbeat.stop().catch((error: Error) => logger.warn('instance deregistration failed', { error: error.message }));
@@ -121,8 +125,11 @@ function priceBooks(config: Config, providers: LoadedProvider[]): (target: { pro
   return (target) => own.get(target.provider.name) ?? global;
 }
 
-/** A Redis client that fails fast while disconnected (no offline queue) and reconnects by itself. */
-function connectRedis(url: string, logger: Logger) {
+/**
+ * A Redis client that fails fast while disconnected (no offline queue) and reconnects by itself. Start-up waits a
+ * little for the first connection, but never blocks on a Redis that is down: `on_store_error` then applies.
+ */
+async function connectRedis(url: string, logger: Logger) {
   const client = createClient({
     url,
     disableOfflineQueue: true,
@@ -135,7 +142,12 @@ function connectRedis(url: string, logger: Logger) {
       logger.error('redis connection error', { error: error.message });
     }
   });
-  client.connect().catch(() => undefined);
+  const connected = client.connect().then(
+    () => true,
+    () => false,
+  );
+  const up = await Promise.race([connected, new Promise<boolean>((resolve) => setTimeout(resolve, 2000, false).unref())]);
+  if (!up) logger.error('redis is not reachable at start; rate limits follow rate_limit.on_store_error until it is');
   return client;
 }
 

@@ -13,12 +13,10 @@ rmSync(logDir, { recursive: true, force: true });
 mkdirSync(logDir, { recursive: true });
 
 const specs = suite === 'faults' ? ['test/faults/**/*.test.ts'] : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'plugins/*/test/**/*.test.ts', 'test/zz-log-scan.test.ts'];
-// Where Node can require() ESM, mocha would require() the test files, and tsx would compile them and the core modules
-// they import to CommonJS, while the gateway import()s plugins as ESM: two copies of the core, and a plugin's
-// GatewayError no longer `instanceof` the core's. Loading tests with import(), as the gateway itself runs, keeps one.
-const esmOnly = process.features.require_module ? ['--no-experimental-require-module'] : [];
 const args = [
-  ...esmOnly,
+  // Mocha would otherwise require() the .ts specs (Node 20.19+ has require(esm)), loading the gateway as CommonJS
+  // while plugins are import()ed as ESM: two copies of every module, and `instanceof GatewayError` failing.
+  '--no-experimental-require-module',
   '--import',
   'tsx',
   path.join(root, 'node_modules/mocha/bin/mocha.js'),

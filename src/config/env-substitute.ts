@@ -60,7 +60,7 @@ export function substituteTree(value: unknown, env: Env, path: string[] = []): u
 export class ConfigError extends Error {
   readonly code: string;
   constructor(path: readonly (string | number)[], reason: string, code = 'SY_CONFIG_INVALID') {
-    super(`${code}: ${path.length ? path.join('.') : '(root)'}: ${reason}`);
+    super(path.length ? `${code}: ${path.join('.')}: ${reason}` : `${code}: ${reason}`);
     this.name = 'ConfigError';
     this.code = code;
   }

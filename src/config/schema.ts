@@ -27,6 +27,8 @@ export const providerEntrySchema = z.looseObject({
   models: z.array(z.string().min(1)).default([]),
   timeout_ms: int(1).optional(),
   connect_timeout_ms: int(1).optional(),
+  /** Bounds a whole stream, however steadily it trickles. */
+  max_stream_ms: int(1).default(600_000),
   retries: retriesSchema.prefault({}),
   pricing: pricingSchema.optional(),
 });
@@ -62,6 +64,8 @@ export const configSchema = z.strictObject({
       client: z.enum(['sqlite3', 'pg']).default('sqlite3'),
       connection: z.string().min(1).default('./data/switchyard.sqlite'),
       pool_max: int(1).default(10),
+      /** How long a statement waits for another process's SQLite lock, or for a PostgreSQL connection. */
+      busy_timeout_ms: int(1).default(5000),
     })
     .prefault({}),
   rate_limit: z

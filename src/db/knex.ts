@@ -11,6 +11,7 @@ export interface DatabaseOptions {
   client: 'sqlite3' | 'pg';
   connection: string;
   pool_max?: number;
+  busy_timeout_ms?: number;
 }
 
 /** Money and token counts are BIGINT; every value the gateway stores stays below 2^53, so numbers are exact. */
@@ -20,12 +21,13 @@ export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.met
 
 export function knexConfig(options: DatabaseOptions): Knex.Config {
   const migrations = { directory: MIGRATIONS_DIR, loadExtensions: ['.ts', '.js'], tableName: 'knex_migrations' };
+  const busy = options.busy_timeout_ms ?? 5000;
   if (options.client === 'pg') {
     return {
       client: 'pg',
-      connection: { connectionString: options.connection, connectionTimeoutMillis: 5000 },
-      pool: { min: 0, max: options.pool_max ?? 10, acquireTimeoutMillis: 10_000 },
-      acquireConnectionTimeout: 10_000,
+      connection: { connectionString: options.connection, connectionTimeoutMillis: busy },
+      pool: { min: 0, max: options.pool_max ?? 10, acquireTimeoutMillis: busy * 2 },
+      acquireConnectionTimeout: busy * 2,
       migrations,
     };
   }
@@ -38,10 +40,10 @@ export function knexConfig(options: DatabaseOptions): Knex.Config {
       min: 1,
       max: 1,
       afterCreate: (conn: { exec(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, conn: unknown) => void) => {
-        conn.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;', (error) => done(error, conn));
+        conn.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${busy}; PRAGMA foreign_keys = ON;`, (error) => done(error, conn));
       },
     },
-    acquireConnectionTimeout: 10_000,
+    acquireConnectionTimeout: busy * 2,
     migrations,
   };
 }

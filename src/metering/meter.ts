@@ -28,6 +28,10 @@ export interface GatewayUsage {
 }
 
 export class Meter {
+  /** Calls begun and not yet finished: shutdown waits for them before the last flush. */
+  private open = 0;
+  private idle: (() => void) | undefined;
+
   constructor(
     private readonly ledger: Ledger,
     private readonly prices: (target: Target) => PriceBook,
@@ -75,8 +79,25 @@ export class Meter {
     return gatewayUsage(call);
   }
 
+  begin(): void {
+    this.open++;
+  }
+
+  /** Resolves once every begun call has finished, or at `deadline` (epoch ms). */
+  async settled(deadline: number): Promise<void> {
+    if (this.open === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      this.idle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   /** Queues the usage row and the settlement of the hold; called once per call by its CallRecord. */
   finish(call: CallRecord): void {
+    if (--this.open === 0) this.idle?.();
     const hold = call.hold;
     this.writer.enqueue({
       row: call.toUsageRow(),

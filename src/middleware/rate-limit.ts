@@ -51,6 +51,8 @@ export class GuardedStore implements Store {
   }
 
   async increment(key: string): Promise<IncrementResponse> {
+    // A request that arrives while the scripts are (re)loading waits for them instead of failing.
+    await this.reinit;
     return this.inner.increment(key).catch((error) => this.fail(error));
   }
 

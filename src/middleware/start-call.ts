@@ -2,8 +2,16 @@
 import type { RequestHandler } from 'express';
 import { CallRecord, type Endpoint } from '../proxy/call-record.ts';
 
-export function startCall(endpoint: Endpoint, onFinish: (call: CallRecord) => void): RequestHandler {
+/** Counts calls in progress and receives each finished one. */
+export interface CallSink {
+  begin(): void;
+  finish(call: CallRecord): void;
+}
+
+export function startCall(endpoint: Endpoint, sink: CallSink): RequestHandler {
+  const onFinish = (call: CallRecord): void => sink.finish(call);
   return function openCallRecord(_req, res, next) {
+    sink.begin();
     const call = new CallRecord(res.locals.requestId, endpoint, onFinish);
     call.attach(res);
     res.locals.call = call;

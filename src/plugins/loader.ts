@@ -22,7 +22,7 @@ export interface LoadedProvider {
 }
 
 /** Keys the core reads itself; the plugin's schema sees the rest of the entry. */
-const CORE_KEYS = new Set(['plugin', 'models', 'timeout_ms', 'connect_timeout_ms', 'retries', 'pricing']);
+const CORE_KEYS = new Set(['plugin', 'models', 'timeout_ms', 'connect_timeout_ms', 'max_stream_ms', 'retries', 'pricing']);
 
 export async function loadProviders(config: Config, logger: Logger): Promise<LoadedProvider[]> {
   const plugins = new Map<string, PluginDefinition>();

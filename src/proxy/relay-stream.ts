@@ -4,14 +4,14 @@
  * socket's back-pressure is respected, and a client that stops reading is cut off after `writeStallMs`.
  */
 import type { Response } from 'express';
-import { GatewayError, toGatewayError, UpstreamError } from '../errors/gateway-error.ts';
+import { GatewayError, toGatewayError, UpstreamError, UpstreamTimeoutError } from '../errors/gateway-error.ts';
 import type { JsonObject } from '../plugin-sdk.ts';
 import type { Target } from '../plugins/registry.ts';
 import { formatSse, type SseEvent } from '../upstream/sse.ts';
 import { withAttempts } from './attempts.ts';
 import type { CallRecord } from './call-record.ts';
 import { bodyFor, callContext, countTokens, type ProxyDeps } from './handler.ts';
-import type { Operation, ParsedCall, StreamMeter } from './operation.ts';
+import type { Operation, OperationContext, ParsedCall, StreamMeter } from './operation.ts';
 
 type Verdict = ReturnType<StreamMeter['inspect']>;
 
@@ -25,8 +25,8 @@ interface OpenedStream {
 }
 
 /** Opens the upstream stream and reads its first event; an error event in first place fails the attempt. */
-async function openStream(operation: Operation, target: Target, body: JsonObject, call: CallRecord, parsed: ParsedCall): Promise<OpenedStream> {
-  const stream = await operation.stream(target, bodyFor(target, body), callContext(call), parsed);
+async function openStream(operation: Operation, target: Target, body: JsonObject, context: OperationContext, parsed: ParsedCall): Promise<OpenedStream> {
+  const stream = await operation.stream(target, bodyFor(target, body), context, parsed);
   const iterator = stream.events[Symbol.asyncIterator]();
   const first = await iterator.next();
   if (first.done) throw new UpstreamError(`${target.provider.name} ended the stream without sending anything`, { retryable: true });
@@ -48,7 +48,12 @@ export async function relayStream(
   body: JsonObject,
   parsed: ParsedCall,
 ): Promise<void> {
-  const { result: opened, target } = await withAttempts(deps, call, targets, (t) => openStream(operation, t, body, call, parsed));
+  // The client going away or the stream outliving `max_stream_ms` both stop the upstream.
+  const limit = new AbortController();
+  const context: OperationContext = { ...callContext(call), signal: AbortSignal.any([call.abort.signal, limit.signal]) };
+  const { result: opened, target } = await withAttempts(deps, call, targets, (t) => openStream(operation, t, body, context, parsed));
+  const maxMs = target.provider.entry.max_stream_ms;
+  const timer = setTimeout(() => limit.abort(new UpstreamTimeoutError(`the stream from ${target.provider.name} exceeded ${maxMs} ms`)), maxMs);
   const { meter } = opened;
   call.status = 200;
   res.status(200).set({
@@ -62,6 +67,7 @@ export async function relayStream(
   try {
     failure = await pump(deps, call, res, opened);
   } finally {
+    clearTimeout(timer);
     deps.metrics.activeStreams.dec();
     await opened.iterator.return?.()?.catch(() => undefined);
   }

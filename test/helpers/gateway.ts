@@ -150,3 +150,6 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** Marked message text: tests send it in prompts, and the log scan checks no log line ever holds it. */
+export const CANARY = 'canary-prompt-3f9d2a';

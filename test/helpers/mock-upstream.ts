@@ -182,8 +182,7 @@ export class MockUpstream extends EventEmitter {
         return json(res, 429, { error: { message: 'Rate limit reached for requests', type: 'requests', param: null, code: 'rate_limit_exceeded' } });
       case 'truncated-json':
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': '200' });
-        res.write('{"id":"chatcmpl-cut","object":"chat.completion","choi');
-        return void res.socket?.destroy();
+        return void res.write('{"id":"chatcmpl-cut","object":"chat.completion","choi', () => cutAfterFlush(res));
       case 'reset':
         return void req.socket.destroy();
       case 'flaky':
@@ -254,7 +253,7 @@ export class MockUpstream extends EventEmitter {
           await send({ error: 'Model overloaded, please retry', error_type: 'overloaded' });
           return void res.end();
         }
-        if (scenario === 'reset-midstream' && index === 1) return void res.socket?.destroy();
+        if (scenario === 'reset-midstream' && index === 1) return void res.write('', () => cutAfterFlush(res));
       }
       const lastExtra = scenario === 'usage-in-last-chunk' ? { usage: MOCK_USAGE } : {};
       if (!(await send(chunk({}, scenario === 'length' ? 'length' : 'stop', lastExtra)))) return;
@@ -314,6 +313,11 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': 'upstream-req-1' });
   res.end(text);
+}
+
+/** Cuts the connection once what was written has reached the peer, the way a crashing upstream does. */
+function cutAfterFlush(res: http.ServerResponse): void {
+  setTimeout(() => res.socket?.destroy(), 20);
 }
 
 function sleep(ms: number): Promise<void> {

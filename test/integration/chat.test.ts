@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type OpenAI from 'openai';
 import type { APIError } from 'openai';
-import { HF_KEY, OPENAI_KEY, hfEntry, openaiEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { CANARY, HF_KEY, OPENAI_KEY, hfEntry, openaiEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { MOCK_PIECES, MOCK_TEXT, MOCK_USAGE, startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 describe('chat completions', () => {
@@ -26,7 +26,7 @@ describe('chat completions', () => {
 
   it('answers a non-streamed chat with the upstream body, gateway_usage and x-request-id', async () => {
     const { data, response } = await client.chat.completions
-      .create({ model: 'meta-llama/Llama-3.1-8B-Instruct', messages: [{ role: 'user', content: 'Hi' }] })
+      .create({ model: 'meta-llama/Llama-3.1-8B-Instruct', messages: [{ role: 'user', content: `Hi ${CANARY}` }] })
       .withResponse();
     assert.equal(data.choices[0].message.content, MOCK_TEXT);
     assert.deepEqual(data.usage, MOCK_USAGE);
@@ -39,7 +39,7 @@ describe('chat completions', () => {
   });
 
   it('streams chunk by chunk and ends with [DONE]', async () => {
-    const stream = await client.chat.completions.create({ model: 'meta-llama/Llama-3.1-8B-Instruct', messages: [{ role: 'user', content: 'Hi' }], stream: true });
+    const stream = await client.chat.completions.create({ model: 'meta-llama/Llama-3.1-8B-Instruct', messages: [{ role: 'user', content: `Hi ${CANARY}` }], stream: true });
     const pieces: string[] = [];
     const usages: unknown[] = [];
     for await (const chunk of stream) {
@@ -55,7 +55,7 @@ describe('chat completions', () => {
   it('sends the usage chunk, with gateway_usage, when the client asks for it', async () => {
     const stream = await client.chat.completions.create({
       model: 'meta-llama/Llama-3.1-8B-Instruct',
-      messages: [{ role: 'user', content: 'Hi' }],
+      messages: [{ role: 'user', content: `Hi ${CANARY}` }],
       stream: true,
       stream_options: { include_usage: true },
     });
@@ -71,7 +71,7 @@ describe('chat completions', () => {
   it('routes by the body provider field, strips it, and keeps :suffixes untouched', async () => {
     await client.chat.completions.create({
       model: 'meta-llama/Llama-3.1-8B-Instruct:novita',
-      messages: [{ role: 'user', content: 'Hi' }],
+      messages: [{ role: 'user', content: `Hi ${CANARY}` }],
       // @ts-expect-error gateway extension
       provider: 'huggingface',
     });
@@ -83,7 +83,7 @@ describe('chat completions', () => {
 
   it('auto-detects the provider from the models globs, in config order', async () => {
     const before = openai.requests.length;
-    const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] });
+    const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Hi ${CANARY}` }] });
     assert.equal(answer.choices[0].message.content, MOCK_TEXT);
     assert.equal(openai.requests.length, before + 1);
     assert.equal(openai.lastRequest!.headers.authorization, `Bearer ${OPENAI_KEY}`);
@@ -93,7 +93,7 @@ describe('chat completions', () => {
     const before = hf.requests.length;
     await client.chat.completions.create({
       model: 'gpt-4o-mini',
-      messages: [{ role: 'user', content: 'Hi' }],
+      messages: [{ role: 'user', content: `Hi ${CANARY}` }],
       // @ts-expect-error gateway extension
       provider: 'huggingface',
     });
@@ -104,7 +104,7 @@ describe('chat completions', () => {
     await assert.rejects(
       client.chat.completions.create({
         model: 'gpt-4o-mini',
-        messages: [{ role: 'user', content: 'Hi' }],
+        messages: [{ role: 'user', content: `Hi ${CANARY}` }],
         // @ts-expect-error gateway extension
         provider: 'nope',
       }),
@@ -114,7 +114,7 @@ describe('chat completions', () => {
 
   it('answers 404 model_not_found when no provider glob matches', async () => {
     await assert.rejects(
-      client.chat.completions.create({ model: 'no-slash-model', messages: [{ role: 'user', content: 'Hi' }] }),
+      client.chat.completions.create({ model: 'no-slash-model', messages: [{ role: 'user', content: `Hi ${CANARY}` }] }),
       (error: APIError) => error.status === 404 && error.code === 'model_not_found' && error.type === 'invalid_request_error',
     );
   });
