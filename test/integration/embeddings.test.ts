@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type OpenAI from 'openai';
 import type { APIError } from 'openai';
 import { countTextTokens } from '../../src/metering/tokens.ts';
-import { compatibleEntry, HF_KEY, hfEntry, OPENAI_KEY, openaiEntry, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
+import { CANARY, compatibleEntry, HF_KEY, hfEntry, OPENAI_KEY, openaiEntry, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
 import { mockVector, startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 type GatewayUsage = { tokens_charged: number; cost_usd: number; estimated?: true };
@@ -11,7 +11,7 @@ const gatewayUsageOf = (value: unknown): GatewayUsage => (value as { gateway_usa
 
 const BGE = 'BAAI/bge-small-en-v1.5';
 const FEATURE_PATH = '/hf-inference/models/BAAI/bge-small-en-v1.5/pipeline/feature-extraction';
-const TEXTS = ['The quick brown fox', 'jumps over the lazy dog'];
+const TEXTS = [`The quick brown ${CANARY}`, 'jumps over the lazy dog'];
 
 /** Default price 0.50 per million input tokens, rounded up to the micro-dollar. */
 const micro = (tokens: number): number => Math.ceil(tokens * 0.5);

@@ -1,7 +1,7 @@
 /** Function calls round-trip through the Responses ↔ chat translation: a call comes out, its output goes back in. */
 import assert from 'node:assert/strict';
 import type OpenAI from 'openai';
-import { HF_KEY, hfEntry, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
+import { CANARY, HF_KEY, hfEntry, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
 import { startMock, TOOL_ANSWER, TOOL_CALL, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 type Event = OpenAI.Responses.ResponseStreamEvent;
@@ -54,13 +54,13 @@ describe('responses: tool calls through the translation', () => {
       .create({
         model: MODEL,
         tools: [WEATHER_TOOL],
-        input: [QUESTION, call, { type: 'function_call_output', call_id: call.call_id, output: '{"sky":"sunny"}' }],
+        input: [QUESTION, call, { type: 'function_call_output', call_id: call.call_id, output: `{"sky":"sunny ${CANARY}"}` }],
       })
       .withResponse();
     assert.deepEqual(hf.lastRequest!.body!.messages, [
       { role: 'user', content: 'Weather in Paris?' },
       { role: 'assistant', content: null, tool_calls: [{ id: TOOL_CALL.id, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
-      { role: 'tool', tool_call_id: TOOL_CALL.id, content: '{"sky":"sunny"}' },
+      { role: 'tool', tool_call_id: TOOL_CALL.id, content: `{"sky":"sunny ${CANARY}"}` },
     ]);
     assert.equal(data.output_text, TOOL_ANSWER);
     assert.equal(data.usage?.total_tokens, 23);

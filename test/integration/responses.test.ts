@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type OpenAI from 'openai';
 import type { APIError } from 'openai';
 import { getKey } from '../../src/db/keys-repo.ts';
-import { compatibleEntry, HF_KEY, hfEntry, OPENAI_KEY, openaiEntry, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
+import { CANARY, compatibleEntry, HF_KEY, hfEntry, OPENAI_KEY, openaiEntry, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
 import { MOCK_PIECES, MOCK_REASONING, MOCK_TEXT, startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 type Event = OpenAI.Responses.ResponseStreamEvent;
@@ -61,7 +61,7 @@ describe('responses', () => {
 
   describe('translated to chat completions (huggingface)', () => {
     it('answers a response object with output_text, usage and gateway_usage, billed to the micro-dollar', async () => {
-      const { data, response } = await client.responses.create({ model: LLAMA, input: 'Hi', instructions: 'Be brief.' }).withResponse();
+      const { data, response } = await client.responses.create({ model: LLAMA, input: `Hi ${CANARY}`, instructions: 'Be brief.' }).withResponse();
       assert.equal(data.object, 'response');
       assert.match(data.id, /^resp_[0-9a-f]{32}$/);
       assert.equal(data.status, 'completed');
@@ -75,7 +75,7 @@ describe('responses', () => {
       assert.deepEqual(data.usage, { input_tokens: 17, input_tokens_details: { cached_tokens: 0 }, output_tokens: 6, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 23 });
       assert.deepEqual(hf.lastRequest!.body!.messages, [
         { role: 'system', content: 'Be brief.' },
-        { role: 'user', content: 'Hi' },
+        { role: 'user', content: `Hi ${CANARY}` },
       ]);
       const usage = gatewayUsageOf(data);
       assert.equal(usage.tokens_charged, 23);
@@ -160,7 +160,7 @@ describe('responses', () => {
     });
 
     it('ends a stream that fails midway with response.failed, continuing the sequence', async () => {
-      const { data: stream, response } = await client.responses.create({ model: 'org/midstream-error', input: 'Hi', stream: true }).withResponse();
+      const { data: stream, response } = await client.responses.create({ model: 'org/midstream-error', input: `Hi ${CANARY}`, stream: true }).withResponse();
       const events = await collect(stream);
       assertSequence(events);
       const failed = events.at(-1) as OpenAI.Responses.ResponseFailedEvent;
