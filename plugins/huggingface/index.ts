@@ -52,6 +52,9 @@ export default definePlugin({
       },
       async embeddings(request, call) {
         requireKey();
+        if (request.dimensions != null) {
+          throw new InvalidRequestError("'dimensions' is not supported for Hugging Face embeddings: the model's own size is returned.", 'dimensions', 'unsupported_parameter');
+        }
         const inputs = featureInputs(request.input);
         // `//` makes the path absolute on the router's origin: the pipeline lives beside `/v1`, not under it.
         const path = `/${routerRoot}/hf-inference/models/${modelPath(String(request.model))}/pipeline/feature-extraction`;

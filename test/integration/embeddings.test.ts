@@ -106,6 +106,10 @@ describe('embeddings', () => {
       );
     });
 
+    it("refuses 'dimensions', which the pipeline cannot honour", async () => {
+      await assert.rejects(client.embeddings.create({ model: BGE, input: 'x', dimensions: 2 }), (error: APIError) => error.status === 400 && error.param === 'dimensions');
+    });
+
     it('maps an unknown model to 404 model_not_found', async () => {
       await assert.rejects(client.embeddings.create({ model: 'org/unsupported', input: 'x' }), (error: APIError) => error.status === 404 && error.code === 'model_not_found');
     });
