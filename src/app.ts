@@ -6,6 +6,8 @@ import type { KeyCache } from './auth/key-cache.ts';
 import type { Config } from './config/load.ts';
 import type { Db } from './db/knex.ts';
 import { chatOperation } from './endpoints/chat.ts';
+import { embeddingsOperation } from './endpoints/embeddings.ts';
+import { responsesOperation } from './endpoints/responses.ts';
 import type { Logger } from './logging.ts';
 import type { Meter } from './metering/meter.ts';
 import type { UsageWriter } from './metering/usage-writer.ts';
@@ -41,7 +43,11 @@ export interface AppDeps {
 }
 
 /** Model-call endpoints and the operation that serves each. */
-const OPERATIONS: readonly [string, Operation][] = [['/v1/chat/completions', chatOperation]];
+const OPERATIONS: readonly [string, Operation][] = [
+  ['/v1/chat/completions', chatOperation],
+  ['/v1/responses', responsesOperation],
+  ['/v1/embeddings', embeddingsOperation],
+];
 
 const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'retry-after-ms', 'ratelimit', 'ratelimit-policy', 'x-inference-provider', 'x-upstream-request-id'];
 

@@ -9,13 +9,13 @@ import { ModelNotAllowedError } from '../errors/gateway-error.ts';
 import type { Logger } from '../logging.ts';
 import { Meter } from '../metering/meter.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import type { CallContext, JsonObject } from '../plugin-sdk.ts';
+import type { JsonObject } from '../plugin-sdk.ts';
 import type { ProviderRegistry, Target } from '../plugins/registry.ts';
 import { sendError, toClientError } from '../middleware/error-handler.ts';
 import { compileGlobs, stripModelSuffix } from '../util/glob.ts';
 import { withAttempts } from './attempts.ts';
 import { ClientClosedError, type CallRecord } from './call-record.ts';
-import type { Operation, ParsedCall } from './operation.ts';
+import type { Operation, OperationContext, ParsedCall } from './operation.ts';
 import { relayStream } from './relay-stream.ts';
 import { withGatewayUsage } from './wire.ts';
 
@@ -66,8 +66,8 @@ export function bodyFor(target: Target, body: JsonObject): JsonObject {
   return target.model === body.model ? body : { ...body, model: target.model };
 }
 
-export function callContext(call: CallRecord): CallContext {
-  return { requestId: call.requestId, signal: call.abort.signal };
+export function callContext(call: CallRecord): OperationContext {
+  return { requestId: call.requestId, signal: call.abort.signal, keyId: call.keyId };
 }
 
 async function relayJson(

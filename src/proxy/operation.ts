@@ -35,14 +35,20 @@ export interface StreamMeter {
   readonly doneMarker: boolean;
 }
 
+/** What an operation gets for one call: the plugin's CallContext plus the calling key. */
+export interface OperationContext extends CallContext {
+  /** Scopes what an operation remembers between one key's calls (the Responses items `item_reference` points at). */
+  keyId: string | null;
+}
+
 export interface Operation {
   endpoint: Endpoint;
   /** Throws InvalidRequestError for a malformed body. */
   parse(body: JsonObject): ParsedCall;
   /** The upstream body; `outputCap` is set when a metered call must bound its output to what it reserved. */
   prepare(body: JsonObject, parsed: ParsedCall, outputCap: number | undefined): JsonObject;
-  json(target: Target, body: JsonObject, call: CallContext): Promise<JsonResult>;
-  stream(target: Target, body: JsonObject, call: CallContext, parsed: ParsedCall): Promise<StreamResult>;
+  json(target: Target, body: JsonObject, call: OperationContext): Promise<JsonResult>;
+  stream(target: Target, body: JsonObject, call: OperationContext, parsed: ParsedCall): Promise<StreamResult>;
   usageOf(body: JsonObject, parsed: ParsedCall): TokenUsage;
   /** A fresh meter for one stream, once the serving target is known. */
   meter(parsed: ParsedCall, target: Target): StreamMeter;

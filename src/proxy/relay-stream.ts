@@ -5,13 +5,13 @@
  */
 import type { Response } from 'express';
 import { GatewayError, toGatewayError, UpstreamError, UpstreamTimeoutError } from '../errors/gateway-error.ts';
-import type { CallContext, JsonObject } from '../plugin-sdk.ts';
+import type { JsonObject } from '../plugin-sdk.ts';
 import type { Target } from '../plugins/registry.ts';
 import { formatSse, type SseEvent } from '../upstream/sse.ts';
 import { withAttempts } from './attempts.ts';
 import type { CallRecord } from './call-record.ts';
-import { bodyFor, countTokens, type ProxyDeps } from './handler.ts';
-import type { Operation, ParsedCall, StreamMeter } from './operation.ts';
+import { bodyFor, callContext, countTokens, type ProxyDeps } from './handler.ts';
+import type { Operation, OperationContext, ParsedCall, StreamMeter } from './operation.ts';
 
 type Verdict = ReturnType<StreamMeter['inspect']>;
 
@@ -25,7 +25,7 @@ interface OpenedStream {
 }
 
 /** Opens the upstream stream and reads its first event; an error event in first place fails the attempt. */
-async function openStream(operation: Operation, target: Target, body: JsonObject, context: CallContext, parsed: ParsedCall): Promise<OpenedStream> {
+async function openStream(operation: Operation, target: Target, body: JsonObject, context: OperationContext, parsed: ParsedCall): Promise<OpenedStream> {
   const stream = await operation.stream(target, bodyFor(target, body), context, parsed);
   const iterator = stream.events[Symbol.asyncIterator]();
   const first = await iterator.next();
@@ -50,7 +50,7 @@ export async function relayStream(
 ): Promise<void> {
   // The client going away or the stream outliving `max_stream_ms` both stop the upstream.
   const limit = new AbortController();
-  const context: CallContext = { requestId: call.requestId, signal: AbortSignal.any([call.abort.signal, limit.signal]) };
+  const context: OperationContext = { ...callContext(call), signal: AbortSignal.any([call.abort.signal, limit.signal]) };
   const { result: opened, target } = await withAttempts(deps, call, targets, (t) => openStream(operation, t, body, context, parsed));
   const maxMs = target.provider.entry.max_stream_ms;
   const timer = setTimeout(() => limit.abort(new UpstreamTimeoutError(`the stream from ${target.provider.name} exceeded ${maxMs} ms`)), maxMs);

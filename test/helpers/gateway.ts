@@ -98,6 +98,48 @@ export function openaiEntry(url: string, extra: PlainObject = {}): PlainObject {
   return { plugin: 'openai', base_url: url, api_key: OPENAI_KEY, models: ['gpt-*', 'text-embedding-*'], retries: { attempts: 0 }, ...extra };
 }
 
+/** An `openai-compatible` entry (a local server such as Ollama): no key unless given. */
+export function compatibleEntry(url: string, extra: PlainObject = {}): PlainObject {
+  return { plugin: 'openai-compatible', base_url: url, models: ['llama3*', 'nomic-*'], retries: { attempts: 0 }, ...extra };
+}
+
+export interface UsageDbRow {
+  request_id: string;
+  endpoint: string;
+  provider: string | null;
+  model: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_micro: number;
+  status: number;
+  error_code: string | null;
+  stream: boolean | number;
+  estimated: boolean | number;
+}
+
+/** The usage row of one request, once the gateway has written it (rows are written in batches, after the response). */
+export async function usageRow(gateway: TestGateway, requestId: string): Promise<UsageDbRow> {
+  return eventually(async () => {
+    await gateway.running.deps.writer.flush();
+    return (await gateway.running.deps.db('usage').where('request_id', requestId).first()) as UsageDbRow | undefined;
+  });
+}
+
+/** The newest usage row (for clients that do not expose response headers). */
+export async function lastUsageRow(gateway: TestGateway, after: number): Promise<UsageDbRow> {
+  return eventually(async () => {
+    await gateway.running.deps.writer.flush();
+    return (await gateway.running.deps.db('usage').where('id', '>', after).orderBy('id', 'desc').first()) as UsageDbRow | undefined;
+  });
+}
+
+/** The id of the newest usage row so far: `lastUsageRow(gateway, mark)` then finds the next one. */
+export async function usageMark(gateway: TestGateway): Promise<number> {
+  await gateway.running.deps.writer.flush();
+  const row = (await gateway.running.deps.db('usage').max('id as id').first()) as { id: number | null } | undefined;
+  return row?.id ?? 0;
+}
+
 /** Polls `check` until it returns a truthy value (event-driven waits are preferred; this is for database state). */
 export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

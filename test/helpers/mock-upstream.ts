@@ -7,6 +7,7 @@
 import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { mockResponse, streamMockResponse } from './mock-responses.ts';
 
 export type Flavor = 'hf' | 'openai' | 'compatible';
 
@@ -22,6 +23,10 @@ export interface MockOptions {
   flakyFailures?: number;
   /** False for servers that never send a usage chunk (some OpenAI-compatible servers). */
   streamUsage?: boolean;
+  /** Serve `/v1/responses` natively: always for the openai flavor, on request for a compatible server. */
+  responses?: boolean;
+  /** False: Responses events as bare `data:` lines, without `event:` lines (as some servers send them). */
+  responsesEventLines?: boolean;
 }
 
 export interface RecordedRequest {
@@ -37,6 +42,7 @@ export const MOCK_PIECES = ['Hello', ' from', ' the', ' mock', ' upstream', '.']
 export const MOCK_TEXT = MOCK_PIECES.join('');
 export const TOOL_CALL = { id: 'call_weather_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
 export const TOOL_ANSWER = 'The weather in Paris is sunny.';
+export const MOCK_REASONING = 'The user greets me; I greet back.';
 
 const HF_MODELS = {
   object: 'list',
@@ -130,9 +136,23 @@ export class MockUpstream extends EventEmitter {
     if (req.method === 'GET' && path === '/v1/models') return json(res, 200, this.options.flavor === 'hf' ? HF_MODELS : OPENAI_MODELS);
     if (req.method === 'POST' && path === '/v1/chat/completions' && body) return this.chat(req, res, body);
     if (req.method === 'POST' && path === '/v1/embeddings' && body) return this.embeddings(res, body);
+    if (req.method === 'POST' && path === '/v1/responses' && body && this.servesResponses) return this.responses(res, body);
     const extraction = /^\/hf-inference\/models\/(.+)\/pipeline\/feature-extraction$/.exec(path);
     if (req.method === 'POST' && extraction && body) return this.featureExtraction(res, decodeURIComponent(extraction[1]), body);
     json(res, 404, { error: `Not found: ${path}` });
+  }
+
+  private get servesResponses(): boolean {
+    return this.options.flavor === 'openai' || (this.options.flavor === 'compatible' && this.options.responses === true);
+  }
+
+  private async responses(res: http.ServerResponse, body: Record<string, unknown>): Promise<void> {
+    const scenario = String(body.model).split('/').at(-1)!.split(':')[0];
+    if (scenario === 'error-401') return this.unauthorized(res);
+    const toolAnswer = scenario === 'tool-call' && (body.input as { type?: string }[] | undefined)?.at?.(-1)?.type === 'function_call_output';
+    const pieces = toolAnswer ? [TOOL_ANSWER] : MOCK_PIECES;
+    if (body.stream === true) return streamMockResponse(res, body, scenario, pieces, this.options.responsesEventLines !== false);
+    json(res, 200, mockResponse(body, scenario, pieces, TOOL_ANSWER));
   }
 
   private unauthorized(res: http.ServerResponse): void {
@@ -222,6 +242,9 @@ export class MockUpstream extends EventEmitter {
       await send(chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }));
       await send(chunk({}, 'tool_calls'));
     } else {
+      if (scenario === 'reasoning') {
+        for (const piece of MOCK_REASONING.split(/(?= )/)) if (!(await send(chunk({ reasoning_content: piece })))) return;
+      }
       const pieces = scenario === 'tool-call' ? [TOOL_ANSWER] : MOCK_PIECES;
       for (const [index, piece] of pieces.entries()) {
         if (!(await send(chunk({ content: piece })))) return;
@@ -233,7 +256,7 @@ export class MockUpstream extends EventEmitter {
         if (scenario === 'reset-midstream' && index === 1) return void res.write('', () => cutAfterFlush(res));
       }
       const lastExtra = scenario === 'usage-in-last-chunk' ? { usage: MOCK_USAGE } : {};
-      if (!(await send(chunk({}, 'stop', lastExtra)))) return;
+      if (!(await send(chunk({}, scenario === 'length' ? 'length' : 'stop', lastExtra)))) return;
     }
     if (sendUsage && scenario !== 'usage-in-last-chunk') await send({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [], usage: MOCK_USAGE });
     finished = true;
@@ -274,13 +297,13 @@ function chatCompletion(body: Record<string, unknown>, scenario: string): Record
   const toolTurn = scenario === 'tool-call' && !lastIsTool(body);
   const message = toolTurn
     ? { role: 'assistant', content: null, refusal: null, tool_calls: [TOOL_CALL] }
-    : { role: 'assistant', content: scenario === 'tool-call' ? TOOL_ANSWER : MOCK_TEXT, refusal: null };
+    : { role: 'assistant', content: scenario === 'tool-call' ? TOOL_ANSWER : MOCK_TEXT, refusal: null, ...(scenario === 'reasoning' ? { reasoning_content: MOCK_REASONING } : {}) };
   return {
     id: 'chatcmpl-mock',
     object: 'chat.completion',
     created: 1741569952,
     model: body.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: toolTurn ? 'tool_calls' : 'stop' }],
+    choices: [{ index: 0, message, logprobs: null, finish_reason: toolTurn ? 'tool_calls' : scenario === 'length' ? 'length' : 'stop' }],
     ...(scenario === 'no-usage' ? {} : { usage: MOCK_USAGE }),
     system_fingerprint: null,
   };
