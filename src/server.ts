@@ -9,8 +9,9 @@ import { ConfigError } from './config/env-substitute.ts';
 import type { Config } from './config/load.ts';
 import { createDb, migrate } from './db/knex.ts';
 import { createLogger, type Logger } from './logging.ts';
-import { InstanceHeartbeat } from './metering/instances.ts';
-import { Ledger } from './metering/ledger.ts';
+import { InstanceHeartbeat, newInstanceId } from './metering/instances.ts';
+import { LeaseBook } from './metering/lease-book.ts';
+import { renewLeases } from './metering/ledger.ts';
 import { Meter } from './metering/meter.ts';
 import { PriceBook } from './metering/pricing.ts';
 import { UsageWriter } from './metering/usage-writer.ts';
@@ -25,6 +26,8 @@ export interface RunningServer {
   server: http.Server;
   deps: AppDeps;
   instanceId: string;
+  /** This instance's leases on keys' balances. */
+  leases: LeaseBook;
   /** Stops accepting, drains in-flight requests (up to `shutdown_grace_ms`), writes pending usage, closes everything. */
   close(): Promise<void>;
 }
@@ -44,9 +47,21 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const providers = await loadProviders(config, logger);
     closers.unshift(() => Promise.all(providers.map((entry) => entry.provider.close?.())));
     const registry = createRegistry(providers, config);
-    const heartbeat = new InstanceHeartbeat(db, logger, { heartbeatMs: config.metering.instance_heartbeat_ms, staleMs: config.metering.instance_stale_ms });
+    const instanceId = newInstanceId();
+    const { metering } = config;
+    const leases = new LeaseBook(db, instanceId, logger, { ttlMs: metering.reservation_ttl_ms, prefetch: metering.lease_prefetch, idleMs: metering.lease_idle_ms });
+    const heartbeat = new InstanceHeartbeat(instanceId, db, logger, {
+      heartbeatMs: metering.instance_heartbeat_ms,
+      staleMs: metering.instance_stale_ms,
+      onBeat: async (now) => leases.keepOnly(await renewLeases(db, instanceId, now + metering.reservation_ttl_ms)),
+    });
     await heartbeat.start();
-    const writer = new UsageWriter(db, logger, { flushIntervalMs: config.metering.flush_interval_ms, batchSize: config.metering.flush_batch_size });
+    leases.start();
+    const writer = new UsageWriter(db, logger, {
+      flushIntervalMs: metering.flush_interval_ms,
+      batchSize: metering.flush_batch_size,
+      onCommitted: (settlements, missing) => leases.committed(settlements, missing),
+    });
     const redis = config.rate_limit.store === 'redis' ? await connectRedis(config.rate_limit.redis_url, logger) : undefined;
     const metrics = new GatewayMetrics(() => writer.pending);
     let draining = false;
@@ -56,7 +71,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger,
       metrics,
       registry,
-      meter: new Meter(new Ledger(db, heartbeat.id, config.metering.reservation_ttl_ms), priceBooks(config, providers), writer),
+      meter: new Meter(leases, priceBooks(config, providers), writer),
       writer,
       keyCache: new KeyCache(db, config.metering.key_cache_ttl_ms),
       catalog: new ModelCatalog(providers, logger),
@@ -98,12 +113,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await deps.meter.settled(Date.now() + 2000);
         const unwritten = await writer.drain(Math.max(deadline, Date.now() + 5000));
         if (unwritten > 0) logger.error('usage rows could not be written before exit', { count: unwritten });
+        await leases.close();
         await heartbeat.stop().catch((error: Error) => logger.warn('instance deregistration failed', { error: error.message }));
         if (redis?.isOpen) await redis.quit().catch(() => undefined);
         for (const closer of closers) await closer();
         logger.info('stopped', { usageRowsWritten: writer.written });
       })());
-    return { url, port, server, deps, instanceId: heartbeat.id, close };
+    return { url, port, server, deps, instanceId, leases, close };
   } catch (error) {
     for (const closer of closers) await Promise.resolve(closer()).catch(() => undefined);
     throw error;

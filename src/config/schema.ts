@@ -97,6 +97,10 @@ export const configSchema = z.strictObject({
       flush_batch_size: int(1).default(500),
       key_cache_ttl_ms: int(0).max(10000).default(3000),
       instance_heartbeat_ms: int(100).default(2000),
+      /** A grown lease covers this many more requests like the one that grew it (0: exact reservations only). */
+      lease_prefetch: int(0).max(1000).default(3),
+      /** An unused lease goes back to its key's balance after this long. */
+      lease_idle_ms: int(10).default(1000),
       /** An instance silent this long is taken for dead: its reservations are released. */
       instance_stale_ms: int(500).default(15000),
     })

@@ -67,6 +67,9 @@ function newKeyId(): string {
 }
 
 interface KeyRow {
+  /** Held in instances' leases: still the key's money until spent (see metering/ledger.ts). */
+  leased_micro?: number | string | null;
+  leased_tokens?: number | string | null;
   id: string;
   name: string;
   prefix: string;
@@ -85,8 +88,8 @@ function fromRow(row: KeyRow): KeyRecord {
     name: row.name,
     prefix: row.prefix,
     hash: row.hash,
-    balanceMicro: row.balance_micro,
-    trialTokens: row.trial_tokens,
+    balanceMicro: row.balance_micro === null ? null : Number(row.balance_micro) + Number(row.leased_micro ?? 0),
+    trialTokens: row.trial_tokens === null ? null : Number(row.trial_tokens) + Number(row.leased_tokens ?? 0),
     rpm: row.rpm,
     models: row.models ? (JSON.parse(row.models) as string[]) : null,
     revoked: Boolean(row.revoked),
@@ -133,15 +136,25 @@ export async function createKey(db: Queryable, input: KeyCreateInput): Promise<{
   return { record: fromRow(row), secret };
 }
 
+/** Keys with what their leases hold added back: the balance a user sees is what is not yet spent. */
+function selectKeys(db: Queryable) {
+  return db<KeyRow>('api_keys').select(
+    'api_keys.*',
+    db.raw('(SELECT COALESCE(SUM(amount_micro), 0) FROM reservations WHERE reservations.key_id = api_keys.id) AS leased_micro'),
+    db.raw('(SELECT COALESCE(SUM(tokens), 0) FROM reservations WHERE reservations.key_id = api_keys.id) AS leased_tokens'),
+  );
+}
+
 export async function listKeys(db: Queryable): Promise<KeyRecord[]> {
-  return (await db<KeyRow>('api_keys').select('*').orderBy('created_at', 'asc')).map(fromRow);
+  return ((await selectKeys(db).orderBy('created_at', 'asc')) as KeyRow[]).map(fromRow);
 }
 
 export async function getKey(db: Queryable, id: string): Promise<KeyRecord | undefined> {
-  const row = await db<KeyRow>('api_keys').where({ id }).first();
+  const row = (await selectKeys(db).where({ id }).first()) as KeyRow | undefined;
   return row ? fromRow(row) : undefined;
 }
 
+/** The hot-path lookup: the balance is not needed here (reservations decide), so no lease sums. */
 export async function findKeyByHash(db: Queryable, hash: string): Promise<KeyRecord | undefined> {
   const row = await db<KeyRow>('api_keys').where({ hash }).first();
   return row ? fromRow(row) : undefined;

@@ -8,14 +8,20 @@ export interface InstanceOptions {
   heartbeatMs: number;
   /** An instance silent for this long is taken for dead and its holds are released. */
   staleMs: number;
+  /** Runs on every beat: this instance renews its leases there. */
+  onBeat?: (now: number) => Promise<void>;
+}
+
+export function newInstanceId(): string {
+  return `ins_${randomUUID().replaceAll('-', '').slice(0, 20)}`;
 }
 
 export class InstanceHeartbeat {
-  readonly id = `ins_${randomUUID().replaceAll('-', '').slice(0, 20)}`;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
   constructor(
+    readonly id: string,
     private readonly db: Db,
     private readonly logger: Logger,
     private readonly options: InstanceOptions,
@@ -41,6 +47,7 @@ export class InstanceHeartbeat {
     const released = await releaseOrphanedHolds(this.db, now, staleBefore);
     if (released > 0) this.logger.warn('released orphaned reservations', { count: released });
     await this.db('instances').where('heartbeat_at', '<', staleBefore).del();
+    await this.options.onBeat?.(now);
   }
 
   /** Stops beating and deregisters; call after every hold of this instance has been settled. */

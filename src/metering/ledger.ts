@@ -1,145 +1,124 @@
 /**
- * The reserve → settle ledger. A reservation takes the most a request can cost off the key's balance (and trial
- * allowance) with one conditional update and records the hold; settlement refunds what was not spent and books the
- * charge. A CHECK constraint keeps balances ≥ 0 even if this code were wrong.
+ * The database side of the credit ledger. An instance holds a *lease* on each key it serves: money (and trial
+ * tokens) moved off the key's balance by one conditional update, recorded as a row in `reservations`. Requests
+ * reserve from the lease in memory (see lease-book.ts); settlements take their charges off the lease row in the
+ * same transaction as the usage rows and ledger entries. A CHECK constraint keeps balances ≥ 0 whatever happens.
  */
 import { isPostgres, type Db } from '../db/knex.ts';
 import { rows, type Queryable } from '../db/sql.ts';
-import {
-  InsufficientCreditsError,
-  InvalidApiKeyError,
-  TrialExhaustedError,
-  type GatewayError,
-} from '../errors/gateway-error.ts';
+import { InsufficientCreditsError, InvalidApiKeyError, TrialExhaustedError, type GatewayError } from '../errors/gateway-error.ts';
 
-/** What a request holds while it runs. `amountMicro` / `tokens` are 0 for a key not limited by them. */
-export interface Hold {
+export interface LeaseRef {
+  /** `reservations.id`: one lease per instance and key. */
   id: string;
   keyId: string;
-  amountMicro: number;
-  tokens: number;
+  instanceId: string;
 }
 
-/** The outcome of a request with a hold: what to keep of it. Charges never exceed the hold. */
+/** What one finished request owes, charged against the lease it reserved from. Never more than it held. */
 export interface Settlement {
-  hold: Hold;
+  requestId: string;
+  keyId: string;
+  leaseId: string;
   chargedMicro: number;
   chargedTokens: number;
 }
 
-export class Ledger {
-  private readonly postgres: boolean;
+const TAKE = `UPDATE api_keys SET balance_micro = balance_micro - ?, trial_tokens = trial_tokens - ?
+  WHERE id = ? AND revoked = ? AND (balance_micro IS NULL OR balance_micro >= ?) AND (trial_tokens IS NULL OR trial_tokens >= ?)
+  RETURNING id`;
 
-  constructor(
-    private readonly db: Db,
-    private readonly instanceId: string,
-    private readonly ttlMs: number,
-  ) {
-    this.postgres = isPostgres(db);
-  }
+const ADD_TO_LEASE = `INSERT INTO reservations (id, key_id, amount_micro, tokens, instance_id, expires_at, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (id) DO UPDATE SET amount_micro = reservations.amount_micro + excluded.amount_micro,
+    tokens = reservations.tokens + excluded.tokens, expires_at = excluded.expires_at`;
 
-  /** Holds `amountMicro` and `tokens` for one request, or throws the 402 that says which limit refused it. */
-  async reserve(keyId: string, holdId: string, amountMicro: number, tokens: number): Promise<Hold> {
-    const hold: Hold = { id: holdId, keyId, amountMicro, tokens };
-    const now = Date.now();
-    const taken = this.postgres ? await this.reservePostgres(hold, now) : await this.reserveSqlite(hold, now);
-    if (!taken) throw await this.refusal(hold);
-    return hold;
-  }
-
-  private static readonly TAKE = `UPDATE api_keys SET balance_micro = balance_micro - ?, trial_tokens = trial_tokens - ?
-    WHERE id = ? AND revoked = ? AND (balance_micro IS NULL OR balance_micro >= ?) AND (trial_tokens IS NULL OR trial_tokens >= ?)
-    RETURNING id`;
-
-  private takeBindings(hold: Hold): (string | number | boolean)[] {
-    return [hold.amountMicro, hold.tokens, hold.keyId, false, hold.amountMicro, hold.tokens];
-  }
-
-  private holdBindings(hold: Hold, now: number): (string | number)[] {
-    return [hold.id, hold.keyId, hold.amountMicro, hold.tokens, this.instanceId, now + this.ttlMs, now];
-  }
-
-  /** One statement, one round trip: the update and the hold row commit together or not at all. */
-  private async reservePostgres(hold: Hold, now: number): Promise<boolean> {
+/**
+ * Moves `micro` and `tokens` from the key's balance into the lease, atomically, or does nothing and returns false
+ * when the key cannot cover them (or is revoked).
+ */
+export async function growLease(db: Db, lease: LeaseRef, micro: number, tokens: number, ttlMs: number): Promise<boolean> {
+  const now = Date.now();
+  const take = [micro, tokens, lease.keyId, false, micro, tokens];
+  const add = [lease.id, lease.keyId, micro, tokens, lease.instanceId, now + ttlMs, now];
+  if (isPostgres(db)) {
+    // One statement, one round trip: the update and the lease row commit together or not at all.
     const taken = await rows<{ id: string }>(
-      this.db,
-      `WITH taken AS (${Ledger.TAKE})
-       INSERT INTO reservations (id, key_id, amount_micro, tokens, instance_id, expires_at, created_at)
-       SELECT ?, ?, ?, ?, ?, ?, ? FROM taken RETURNING id`,
-      [...this.takeBindings(hold), ...this.holdBindings(hold, now)],
+      db,
+      `WITH taken AS (${TAKE}) ${ADD_TO_LEASE.replace('VALUES (?, ?, ?, ?, ?, ?, ?)', 'SELECT ?, ?, ?, ?, ?, ?, ? FROM taken')} RETURNING id`,
+      [...take, ...add],
     );
     return taken.length > 0;
   }
+  return db.transaction(async (trx) => {
+    if ((await rows(trx, TAKE, take)).length === 0) return false;
+    await trx.raw(ADD_TO_LEASE, add);
+    return true;
+  });
+}
 
-  private async reserveSqlite(hold: Hold, now: number): Promise<boolean> {
-    return this.db.transaction(async (trx) => {
-      const taken = await rows<{ id: string }>(trx, Ledger.TAKE, this.takeBindings(hold));
-      if (taken.length === 0) return false;
-      await trx.raw(
-        'INSERT INTO reservations (id, key_id, amount_micro, tokens, instance_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        this.holdBindings(hold, now),
-      );
-      return true;
-    });
-  }
+/** Gives a lease back to its key's balance and deletes it. */
+export async function returnLease(db: Db, lease: LeaseRef): Promise<void> {
+  await db.transaction(async (trx) => {
+    const [row] = await rows<{ amount_micro: number; tokens: number }>(trx, 'DELETE FROM reservations WHERE id = ? RETURNING amount_micro, tokens', [lease.id]);
+    if (row) await refund(trx, lease.keyId, Number(row.amount_micro), Number(row.tokens));
+  });
+}
 
-  private async refusal(hold: Hold): Promise<GatewayError> {
-    const key = await this.db('api_keys').select('balance_micro', 'trial_tokens', 'revoked').where({ id: hold.keyId }).first();
-    if (!key || key.revoked) return new InvalidApiKeyError('This gateway key has been revoked.');
-    if (key.trial_tokens !== null && key.trial_tokens < hold.tokens) {
-      return new TrialExhaustedError(
-        `Trial allowance exhausted: this request may use up to ${hold.tokens} tokens and the key has ${key.trial_tokens} left.`,
-      );
-    }
-    return new InsufficientCreditsError(
-      `Insufficient credits: this request may cost up to $${(hold.amountMicro / 1e6).toFixed(6)} and the key has $${(Number(key.balance_micro) / 1e6).toFixed(6)} left.`,
-    );
+async function refund(trx: Queryable, keyId: string, micro: number, tokens: number): Promise<void> {
+  if (micro === 0 && tokens === 0) return;
+  await trx.raw('UPDATE api_keys SET balance_micro = balance_micro + ?, trial_tokens = trial_tokens + ? WHERE id = ?', [micro, tokens, keyId]);
+}
+
+/** The 402 (or 401) that explains why a key cannot cover `micro` and `tokens` beyond what this instance holds. */
+export async function refusal(db: Db, keyId: string, micro: number, tokens: number, heldMicro: number, heldTokens: number): Promise<GatewayError> {
+  const key = await db('api_keys').select('balance_micro', 'trial_tokens', 'revoked').where({ id: keyId }).first();
+  if (!key || key.revoked) return new InvalidApiKeyError('This gateway key has been revoked.');
+  if (key.trial_tokens !== null && Number(key.trial_tokens) + heldTokens < tokens) {
+    return new TrialExhaustedError(`Trial allowance exhausted: this request may use up to ${tokens} tokens and the key has ${Number(key.trial_tokens) + heldTokens} left.`);
   }
+  const left = (Number(key.balance_micro) + heldMicro) / 1e6;
+  return new InsufficientCreditsError(`Insufficient credits: this request may cost up to $${(micro / 1e6).toFixed(6)} and the key has $${left.toFixed(6)} left.`);
 }
 
 /**
- * Applies settlements inside the caller's transaction. Idempotent: a hold is settled only by the statement that
- * deletes its row. A hold already released (reaped after expiry) is charged from the balance if it can pay, else
- * not at all; the returned map says what was really charged, which is what the usage row must record.
+ * Books settlements inside the caller's transaction: each lease row loses its requests' charges, each charge gets a
+ * ledger entry. A lease that is gone (released after this instance was taken for dead) is charged from the balance
+ * when it can pay, else not at all. Returns what was really charged per request, and the leases found missing.
  */
-export async function applySettlements(trx: Queryable, settlements: readonly Settlement[], now: number): Promise<Map<string, Settlement>> {
+export async function applySettlements(trx: Queryable, settlements: readonly Settlement[], now: number): Promise<{ charged: Map<string, Settlement>; missing: Set<string> }> {
   const charged = new Map<string, Settlement>();
-  if (settlements.length === 0) return charged;
-  const deleted = new Set<string>();
-  for (let i = 0; i < settlements.length; i += 500) {
-    const ids = settlements.slice(i, i + 500).map((settlement) => settlement.hold.id);
-    const found = await rows<{ id: string }>(trx, `DELETE FROM reservations WHERE id IN (${ids.map(() => '?').join(',')}) RETURNING id`, ids);
-    for (const row of found) deleted.add(row.id);
-  }
-  const refunds = new Map<string, { micro: number; tokens: number }>();
-  const ledgerRows: Record<string, unknown>[] = [];
+  const missing = new Set<string>();
+  const perLease = new Map<string, { micro: number; tokens: number; items: Settlement[] }>();
   for (const settlement of settlements) {
-    const { hold } = settlement;
-    let { chargedMicro, chargedTokens } = settlement;
-    if (deleted.has(hold.id)) {
-      const refund = refunds.get(hold.keyId) ?? { micro: 0, tokens: 0 };
-      refund.micro += hold.amountMicro - chargedMicro;
-      refund.tokens += hold.tokens - chargedTokens;
-      refunds.set(hold.keyId, refund);
-    } else if (!(await chargeWithoutHold(trx, hold.keyId, chargedMicro, chargedTokens))) {
-      chargedMicro = 0;
-      chargedTokens = 0;
-    }
-    charged.set(hold.id, { hold, chargedMicro, chargedTokens });
-    if (chargedMicro > 0) ledgerRows.push({ key_id: hold.keyId, kind: 'charge', amount_micro: -chargedMicro, request_id: hold.id, created_at: now });
+    const sum = perLease.get(settlement.leaseId) ?? { micro: 0, tokens: 0, items: [] };
+    sum.micro += settlement.chargedMicro;
+    sum.tokens += settlement.chargedTokens;
+    sum.items.push(settlement);
+    perLease.set(settlement.leaseId, sum);
   }
-  for (const [keyId, refund] of refunds) {
-    if (refund.micro !== 0 || refund.tokens !== 0) {
-      await trx.raw('UPDATE api_keys SET balance_micro = balance_micro + ?, trial_tokens = trial_tokens + ? WHERE id = ?', [refund.micro, refund.tokens, keyId]);
+  for (const [leaseId, sum] of perLease) {
+    const found = await rows(trx, 'UPDATE reservations SET amount_micro = amount_micro - ?, tokens = tokens - ? WHERE id = ? AND amount_micro >= ? AND tokens >= ? RETURNING id', [sum.micro, sum.tokens, leaseId, sum.micro, sum.tokens]);
+    if (found.length > 0) {
+      for (const item of sum.items) charged.set(item.requestId, item);
+      continue;
+    }
+    missing.add(leaseId);
+    for (const item of sum.items) {
+      const paid = await chargeBalance(trx, item.keyId, item.chargedMicro, item.chargedTokens);
+      charged.set(item.requestId, paid ? item : { ...item, chargedMicro: 0, chargedTokens: 0 });
     }
   }
+  const ledgerRows = [...charged.values()]
+    .filter((item) => item.chargedMicro > 0)
+    .map((item) => ({ key_id: item.keyId, kind: 'charge', amount_micro: -item.chargedMicro, request_id: item.requestId, created_at: now }));
   for (let i = 0; i < ledgerRows.length; i += 200) await trx('credit_ledger').insert(ledgerRows.slice(i, i + 200));
-  return charged;
+  return { charged, missing };
 }
 
-async function chargeWithoutHold(trx: Queryable, keyId: string, micro: number, tokens: number): Promise<boolean> {
+async function chargeBalance(trx: Queryable, keyId: string, micro: number, tokens: number): Promise<boolean> {
   if (micro === 0 && tokens === 0) return true;
-  const taken = await rows<{ id: string }>(
+  const taken = await rows(
     trx,
     `UPDATE api_keys SET balance_micro = balance_micro - ?, trial_tokens = trial_tokens - ?
      WHERE id = ? AND (balance_micro IS NULL OR balance_micro >= ?) AND (trial_tokens IS NULL OR trial_tokens >= ?) RETURNING id`,
@@ -148,7 +127,13 @@ async function chargeWithoutHold(trx: Queryable, keyId: string, micro: number, t
   return taken.length > 0;
 }
 
-/** Releases holds whose request cannot finish any more: expired, or owned by an instance that stopped beating. */
+/** Extends this instance's leases; returns the ids that still exist (the others were released by someone else). */
+export async function renewLeases(db: Db, instanceId: string, expiresAt: number): Promise<Set<string>> {
+  const renewed = await rows<{ id: string }>(db, 'UPDATE reservations SET expires_at = ? WHERE instance_id = ? RETURNING id', [expiresAt, instanceId]);
+  return new Set(renewed.map((row) => row.id));
+}
+
+/** Releases leases that no live instance holds any more: expired, or owned by an instance that stopped beating. */
 export async function releaseOrphanedHolds(db: Db, now: number, staleBefore: number): Promise<number> {
   return db.transaction(async (trx) => {
     const released = await rows<{ key_id: string; amount_micro: number; tokens: number }>(
@@ -159,14 +144,12 @@ export async function releaseOrphanedHolds(db: Db, now: number, staleBefore: num
     );
     const refunds = new Map<string, { micro: number; tokens: number }>();
     for (const row of released) {
-      const refund = refunds.get(row.key_id) ?? { micro: 0, tokens: 0 };
-      refund.micro += Number(row.amount_micro);
-      refund.tokens += Number(row.tokens);
-      refunds.set(row.key_id, refund);
+      const sum = refunds.get(row.key_id) ?? { micro: 0, tokens: 0 };
+      sum.micro += Number(row.amount_micro);
+      sum.tokens += Number(row.tokens);
+      refunds.set(row.key_id, sum);
     }
-    for (const [keyId, refund] of refunds) {
-      await trx.raw('UPDATE api_keys SET balance_micro = balance_micro + ?, trial_tokens = trial_tokens + ? WHERE id = ?', [refund.micro, refund.tokens, keyId]);
-    }
+    for (const [keyId, sum] of refunds) await refund(trx, keyId, sum.micro, sum.tokens);
     return released.length;
   });
 }

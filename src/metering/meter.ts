@@ -1,13 +1,11 @@
 /**
- * Meter: the money side of a call. Before it, hold the most it can cost; after it, price the real usage (capped at
- * the hold), and hand the finished row and its settlement to the usage writer.
+ * Meter: the money side of a call. Before it, hold the most it can cost (from this instance's lease on the key);
+ * after it, price the real usage (capped at the hold), and hand the finished row and its settlement to the writer.
  */
 import type { KeyRecord } from '../db/keys-repo.ts';
-import { isConnectionError } from '../db/sql.ts';
-import { GatewayError, ServiceUnavailableError } from '../errors/gateway-error.ts';
 import type { Target } from '../plugins/registry.ts';
 import type { CallRecord } from '../proxy/call-record.ts';
-import type { Ledger } from './ledger.ts';
+import type { LeaseBook } from './lease-book.ts';
 import { costMicro, microToUsd, type PriceBook } from './pricing.ts';
 import { reservePromptTokens } from './tokens.ts';
 import type { UsageWriter } from './usage-writer.ts';
@@ -33,7 +31,7 @@ export class Meter {
   private idle: (() => void) | undefined;
 
   constructor(
-    private readonly ledger: Ledger,
+    private readonly leases: LeaseBook,
     private readonly prices: (target: Target) => PriceBook,
     private readonly writer: UsageWriter,
   ) {}
@@ -51,17 +49,7 @@ export class Meter {
     if (!Meter.isMetered(key)) return;
     const prompt = reservePromptTokens(promptTokens);
     const amount = Math.max(...targets.map((target) => costMicro(this.prices(target).priceOf(target.model), prompt, maxOutputTokens)));
-    try {
-      call.hold = await this.ledger.reserve(
-        key.id,
-        call.requestId,
-        key.balanceMicro !== null ? amount : 0,
-        key.trialTokens !== null ? prompt + maxOutputTokens : 0,
-      );
-    } catch (error) {
-      if (error instanceof GatewayError) throw error;
-      throw new ServiceUnavailableError(isConnectionError(error) ? 'The gateway database is unavailable; try again shortly.' : 'The gateway could not reserve credits; try again shortly.');
-    }
+    call.hold = await this.leases.reserve(key.id, key.balanceMicro !== null ? amount : 0, key.trialTokens !== null ? prompt + maxOutputTokens : 0);
   }
 
   /** Prices the usage on the target that served, caps it at the hold, records it on the call and returns `gateway_usage`. */
@@ -74,7 +62,7 @@ export class Meter {
     call.estimated = usage.estimated;
     // A hold is the most a call may take: the upstream's tokenizer can count a little more than the estimate did.
     const hold = call.hold;
-    call.costMicro = hold && hold.amountMicro > 0 ? Math.min(cost, hold.amountMicro) : cost;
+    call.costMicro = hold && hold.micro > 0 ? Math.min(cost, hold.micro) : cost;
     call.chargedTokens = hold && hold.tokens > 0 ? Math.min(tokens, hold.tokens) : tokens;
     return gatewayUsage(call);
   }
@@ -101,7 +89,7 @@ export class Meter {
     const hold = call.hold;
     this.writer.enqueue({
       row: call.toUsageRow(),
-      settlement: hold && { hold, chargedMicro: hold.amountMicro > 0 ? call.costMicro : 0, chargedTokens: hold.tokens > 0 ? call.chargedTokens : 0 },
+      settlement: hold && this.leases.settle(hold, call.requestId, hold.micro > 0 ? call.costMicro : 0, hold.tokens > 0 ? call.chargedTokens : 0),
     });
   }
 }

@@ -34,6 +34,8 @@ export interface FinishedRequest {
 export interface UsageWriterOptions {
   flushIntervalMs: number;
   batchSize: number;
+  /** Told which settlements are in the database (and which leases were found gone). */
+  onCommitted?: (settlements: Settlement[], missingLeases: ReadonlySet<string>) => void;
 }
 
 export class UsageWriter {
@@ -106,17 +108,19 @@ export class UsageWriter {
 
   private async writeBatch(batch: FinishedRequest[]): Promise<void> {
     const now = Date.now();
-    await this.db.transaction(async (trx) => {
-      const settlements = batch.flatMap((item) => (item.settlement ? [item.settlement] : []));
-      const charged = await applySettlements(trx, settlements, now);
+    const settlements = batch.flatMap((item) => (item.settlement ? [item.settlement] : []));
+    const missing = await this.db.transaction(async (trx) => {
+      const booked = await applySettlements(trx, settlements, now);
       const rowsToWrite = batch.map((item) => {
-        const final = item.settlement && charged.get(item.settlement.hold.id);
+        const final = item.settlement && booked.charged.get(item.settlement.requestId);
         return final && final.chargedMicro !== item.settlement!.chargedMicro ? { ...item.row, cost_micro: final.chargedMicro } : item.row;
       });
       for (let i = 0; i < rowsToWrite.length; i += 100) {
         await trx('usage').insert(rowsToWrite.slice(i, i + 100)).onConflict('request_id').ignore();
       }
+      return booked.missing;
     });
+    this.options.onCommitted?.(settlements, missing);
   }
 
   /** Flushes until the queue is empty or `deadline` (epoch ms) passes; returns how many rows are left unwritten. */

@@ -3,7 +3,7 @@
  * exactly once, when both the response has closed and the handler has let go of it (whichever comes last).
  */
 import type { Response } from 'express';
-import type { Hold } from '../metering/ledger.ts';
+import type { Hold } from '../metering/lease-book.ts';
 import type { UsageRow } from '../metering/usage-writer.ts';
 
 export type Endpoint = 'chat' | 'responses' | 'embeddings';

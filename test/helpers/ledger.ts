@@ -2,7 +2,11 @@
 import type { Knex } from 'knex';
 
 export interface Books {
+  /** The key's balance column: what no instance holds. */
   balanceMicro: number;
+  /** Balance plus what instances' leases hold: what is not spent yet (the balance users see). */
+  unspentMicro: number;
+  /** Trial tokens not spent yet (leases included). */
   trialTokens: number | null;
   granted: number;
   ledgerCharges: number;
@@ -14,14 +18,17 @@ export interface Books {
 export async function booksOf(db: Knex, keyId: string): Promise<Books> {
   const key = await db('api_keys').where({ id: keyId }).first();
   const sum = async (query: Knex.QueryBuilder, column: string) => Number(((await query.sum({ total: column }).first()) as { total: unknown })?.total ?? 0);
+  const holds = await sum(db('reservations').where({ key_id: keyId }), 'amount_micro');
+  const leasedTokens = await sum(db('reservations').where({ key_id: keyId }), 'tokens');
   return {
     balanceMicro: Number(key.balance_micro),
-    trialTokens: key.trial_tokens === null ? null : Number(key.trial_tokens),
+    unspentMicro: Number(key.balance_micro) + holds,
+    trialTokens: key.trial_tokens === null ? null : Number(key.trial_tokens) + leasedTokens,
     granted: await sum(db('credit_ledger').where({ key_id: keyId, kind: 'grant' }), 'amount_micro'),
     ledgerCharges: -(await sum(db('credit_ledger').where({ key_id: keyId, kind: 'charge' }), 'amount_micro')) || 0,
     usageCost: await sum(db('usage').where({ key_id: keyId }), 'cost_micro'),
     usageRows: Number(((await db('usage').where({ key_id: keyId }).count({ n: '*' }).first()) as { n: unknown }).n),
-    openHolds: await sum(db('reservations').where({ key_id: keyId }), 'amount_micro'),
+    openHolds: holds,
   };
 }
 

@@ -1,0 +1,182 @@
+/**
+ * LeaseBook: reservations without a database round trip. Per key, this instance holds a lease (money and trial
+ * tokens already taken off the key's balance); a request reserves its worst case from the lease in memory, and only
+ * when the lease runs short is it grown by one conditional update. Leases grow ahead of demand (doubling under load)
+ * and go back to the key when idle, so a nearly spent key degrades to one exact update per request.
+ */
+import { GatewayError, ServiceUnavailableError } from '../errors/gateway-error.ts';
+import { isConnectionError } from '../db/sql.ts';
+import type { Db } from '../db/knex.ts';
+import type { Logger } from '../logging.ts';
+import { growLease, refusal, returnLease, type LeaseRef, type Settlement } from './ledger.ts';
+
+/** What one request holds until it settles. */
+export interface Hold {
+  keyId: string;
+  leaseId: string;
+  micro: number;
+  tokens: number;
+}
+
+interface Lease extends LeaseRef {
+  leasedMicro: number;
+  leasedTokens: number;
+  heldMicro: number;
+  heldTokens: number;
+  /** Charges settled in memory and queued, not yet committed. */
+  owedMicro: number;
+  owedTokens: number;
+  lastActive: number;
+  /** A database operation on this lease in progress; others wait for it. */
+  busy: Promise<void> | undefined;
+}
+
+export interface LeaseOptions {
+  ttlMs: number;
+  /** A grown lease covers this many more requests like the one that asked. */
+  prefetch: number;
+  /** An unused lease goes back to its key after this long. */
+  idleMs: number;
+}
+
+export class LeaseBook {
+  private readonly leases = new Map<string, Lease>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly instanceId: string,
+    private readonly logger: Logger,
+    private readonly options: LeaseOptions,
+  ) {}
+
+  start(): void {
+    this.sweeper = setInterval(() => void this.returnIdle(this.options.idleMs), Math.max(100, this.options.idleMs / 2));
+    this.sweeper.unref();
+  }
+
+  /** Holds `micro` and `tokens` for one request, growing the lease when it is short; throws the 402 otherwise. */
+  async reserve(keyId: string, micro: number, tokens: number): Promise<Hold> {
+    for (;;) {
+      const lease = this.leaseOf(keyId);
+      if (available(lease, 'Micro') >= micro && available(lease, 'Tokens') >= tokens) {
+        lease.heldMicro += micro;
+        lease.heldTokens += tokens;
+        lease.lastActive = Date.now();
+        return { keyId, leaseId: lease.id, micro, tokens };
+      }
+      if (lease.busy) {
+        await lease.busy.catch(() => undefined);
+        continue;
+      }
+      lease.busy = this.grow(lease, micro, tokens).finally(() => (lease.busy = undefined));
+      await lease.busy;
+    }
+  }
+
+  private leaseOf(keyId: string): Lease {
+    let lease = this.leases.get(keyId);
+    if (!lease) {
+      lease = { id: `${this.instanceId}:${keyId}`, keyId, instanceId: this.instanceId, leasedMicro: 0, leasedTokens: 0, heldMicro: 0, heldTokens: 0, owedMicro: 0, owedTokens: 0, lastActive: Date.now(), busy: undefined };
+      this.leases.set(keyId, lease);
+    }
+    return lease;
+  }
+
+  /** Grows by the shortfall plus a prefetch (at least what is in use, so it doubles under load); else by the shortfall alone. */
+  private async grow(lease: Lease, micro: number, tokens: number): Promise<void> {
+    const shortMicro = Math.max(0, micro - available(lease, 'Micro'));
+    const shortTokens = Math.max(0, tokens - available(lease, 'Tokens'));
+    const extraMicro = Math.max(micro * this.options.prefetch, lease.heldMicro);
+    const extraTokens = Math.max(tokens * this.options.prefetch, lease.heldTokens);
+    try {
+      for (const [addMicro, addTokens] of [[shortMicro + extraMicro, shortTokens + extraTokens], [shortMicro, shortTokens]]) {
+        if (await growLease(this.db, lease, addMicro, addTokens, this.options.ttlMs)) {
+          lease.leasedMicro += addMicro;
+          lease.leasedTokens += addTokens;
+          return;
+        }
+      }
+    } catch (error) {
+      throw new ServiceUnavailableError(isConnectionError(error) ? 'The gateway database is unavailable; try again shortly.' : 'The gateway could not reserve credits; try again shortly.');
+    }
+    throw await refusal(this.db, lease.keyId, micro, tokens, available(lease, 'Micro'), available(lease, 'Tokens')).catch((error: unknown) => {
+      if (error instanceof GatewayError) return error;
+      return new ServiceUnavailableError('The gateway database is unavailable; try again shortly.');
+    });
+  }
+
+  /** Ends a hold: what was not charged stays in the lease for the next request; the charge is owed until committed. */
+  settle(hold: Hold, requestId: string, chargedMicro: number, chargedTokens: number): Settlement {
+    const lease = this.leaseOf(hold.keyId);
+    lease.heldMicro -= hold.micro;
+    lease.heldTokens -= hold.tokens;
+    lease.owedMicro += chargedMicro;
+    lease.owedTokens += chargedTokens;
+    lease.lastActive = Date.now();
+    return { requestId, keyId: hold.keyId, leaseId: hold.leaseId, chargedMicro, chargedTokens };
+  }
+
+  /** Called by the usage writer once settlements are in the database. */
+  committed(settlements: readonly Settlement[], missing: ReadonlySet<string>): void {
+    for (const settlement of settlements) {
+      const lease = this.leases.get(settlement.keyId);
+      if (!lease) continue;
+      lease.owedMicro -= settlement.chargedMicro;
+      lease.owedTokens -= settlement.chargedTokens;
+      if (!missing.has(lease.id)) {
+        lease.leasedMicro -= settlement.chargedMicro;
+        lease.leasedTokens -= settlement.chargedTokens;
+      }
+    }
+    for (const leaseId of missing) this.forget(leaseId);
+  }
+
+  /** Leases released by another instance (this one was taken for dead) no longer back anything. */
+  keepOnly(existing: ReadonlySet<string>): void {
+    for (const lease of this.leases.values()) if (lease.leasedMicro + lease.leasedTokens > 0 && !existing.has(lease.id)) this.forget(lease.id);
+  }
+
+  private forget(leaseId: string): void {
+    for (const lease of this.leases.values()) {
+      if (lease.id !== leaseId) continue;
+      this.logger.warn('lease lost; it was released while this instance held it', { keyId: lease.keyId });
+      lease.leasedMicro = 0;
+      lease.leasedTokens = 0;
+    }
+  }
+
+  /** Gives back every lease with nothing held or owed that has been unused for `idleMs` (0: all of them). */
+  async returnIdle(idleMs: number): Promise<void> {
+    const now = Date.now();
+    const returning: Promise<void>[] = [];
+    for (const lease of this.leases.values()) {
+      if (lease.busy || lease.heldMicro + lease.heldTokens + lease.owedMicro + lease.owedTokens > 0 || now - lease.lastActive < idleMs) continue;
+      // Nothing may be reserved from a lease on its way back: requests arriving now wait and start a new one.
+      const { leasedMicro, leasedTokens } = lease;
+      lease.leasedMicro = 0;
+      lease.leasedTokens = 0;
+      lease.busy = returnLease(this.db, lease)
+        .then(() => void this.leases.delete(lease.keyId))
+        .catch((error: Error) => {
+          lease.leasedMicro += leasedMicro;
+          lease.leasedTokens += leasedTokens;
+          this.logger.warn('lease return failed; it will be released later', { keyId: lease.keyId, error: error.message });
+        })
+        .finally(() => (lease.busy = undefined));
+      returning.push(lease.busy);
+    }
+    await Promise.all(returning);
+  }
+
+  /** Stops the sweeper and gives every unused lease back (shutdown, after the last usage flush). */
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.all([...this.leases.values()].map((lease) => lease.busy?.catch(() => undefined)));
+    await this.returnIdle(0);
+  }
+}
+
+function available(lease: Lease, unit: 'Micro' | 'Tokens'): number {
+  return lease[`leased${unit}`] - lease[`held${unit}`] - lease[`owed${unit}`];
+}
