@@ -1,4 +1,5 @@
 /** winston JSON logger: one short lowercase message plus structured fields; secrets are scrubbed as a last line of defence. */
+import { Writable } from 'node:stream';
 import winston from 'winston';
 
 export type Logger = winston.Logger;
@@ -23,10 +24,49 @@ const scrub = winston.format((info) => {
   return info;
 });
 
+/**
+ * stdout in batches. Writes to a pipe or a file are synchronous in Node, one syscall per line; a line per request
+ * made that ~10% of the gateway's CPU. Lines are joined and written every few milliseconds instead, and flushed
+ * at exit, so a clean shutdown loses none.
+ */
+export class BatchedStdout extends Writable {
+  private lines: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly target: NodeJS.WritableStream = process.stdout,
+    private readonly intervalMs = 20,
+  ) {
+    super({ decodeStrings: false });
+    process.once('exit', () => this.flushNow());
+  }
+
+  override _write(chunk: string | Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.lines.push(String(chunk));
+    if (this.lines.length >= 1000) this.flushNow();
+    else this.timer ??= setTimeout(() => this.flushNow(), this.intervalMs).unref();
+    callback();
+  }
+
+  flushNow(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.lines.length === 0) return;
+    const text = this.lines.join('');
+    this.lines = [];
+    this.target.write(text);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.flushNow();
+    callback();
+  }
+}
+
 export function createLogger(options: LoggingOptions): Logger {
   const transports: winston.transport[] = options.file
     ? [new winston.transports.File({ filename: options.file })]
-    : [new winston.transports.Console()];
+    : [new winston.transports.Stream({ stream: new BatchedStdout() })];
   return winston.createLogger({
     level: options.level === 'silent' ? 'error' : options.level,
     silent: options.level === 'silent',

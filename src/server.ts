@@ -2,7 +2,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RedisReply } from 'rate-limit-redis';
-import { createClient } from 'redis';
 import { createApp, type AppDeps } from './app.ts';
 import { KeyCache } from './auth/key-cache.ts';
 import { ConfigError } from './config/env-substitute.ts';
@@ -146,6 +145,8 @@ function priceBooks(config: Config, providers: LoadedProvider[]): (target: { pro
  * little for the first connection, but never blocks on a Redis that is down: `on_store_error` then applies.
  */
 async function connectRedis(url: string, logger: Logger) {
+  // Loaded only with `store: redis`: a gateway keeping limits in memory does not pay for the client.
+  const { createClient } = await import('redis');
   const client = createClient({
     url,
     disableOfflineQueue: true,

@@ -1,9 +1,9 @@
 /** The knex instance: SQLite (WAL, one connection, busy timeout) by default, PostgreSQL for several instances. */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
-import pg from 'pg';
 
 export type Db = Knex;
 
@@ -14,8 +14,14 @@ export interface DatabaseOptions {
   busy_timeout_ms?: number;
 }
 
-/** Money and token counts are BIGINT; every value the gateway stores stays below 2^53, so numbers are exact. */
-pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+/**
+ * Money and token counts are BIGINT; every value the gateway stores stays below 2^53, so numbers are exact. The
+ * driver is loaded only when PostgreSQL is configured (it costs memory a SQLite gateway does not need).
+ */
+function parseBigintsAsNumbers(): void {
+  const pg = createRequire(import.meta.url)('pg') as typeof import('pg');
+  pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+}
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
@@ -49,6 +55,7 @@ export function knexConfig(options: DatabaseOptions): Knex.Config {
 }
 
 export function createDb(options: DatabaseOptions): Db {
+  if (options.client === 'pg') parseBigintsAsNumbers();
   if (options.client === 'sqlite3' && options.connection !== ':memory:') {
     mkdirSync(path.dirname(options.connection), { recursive: true });
   }
