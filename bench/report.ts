@@ -7,6 +7,8 @@ export interface ScenarioResult {
   p99: number;
   errors: number;
   peakRssMiB?: number;
+  /** CPU the target process spent per request, in microseconds. */
+  cpuUsPerRequest?: number;
 }
 
 export interface PreciseResult {
@@ -57,12 +59,13 @@ export function printReport(report: Report): void {
         fixed(median(runs.map((run) => run.p99)), 0),
         target === 'direct' ? '-' : fixed(median(runs.map((run) => run.rps)) / baseline),
         peak ? fixed(peak, 0) : '-',
+        runs[0].cpuUsPerRequest === undefined ? '-' : fixed(median(runs.map((run) => run.cpuUsPerRequest!)), 0),
         String(runs.reduce((sum, run) => sum + run.errors, 0)),
       ]);
     }
   }
   console.log(`\nSwitchyard benchmark — ${report.machine.cpus}× ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; ${report.reps} × ${report.durationS}s runs, SSE = ${report.sseModel}\n`);
-  console.log(table(['scenario', 'target', 'rps', 'p50 ms', 'p99 ms', '×passthrough', 'peak RSS MiB', 'errors'], rows));
+  console.log(table(['scenario', 'target', 'rps', 'p50 ms', 'p99 ms', '×passthrough', 'peak RSS MiB', 'CPU µs/req', 'errors'], rows));
 
   const direct = report.precise.direct;
   const precise = Object.entries(report.precise).map(([target, result]) => [

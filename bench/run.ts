@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { drive, percentile } from './driver.ts';
-import { sampleRss, startService, type Service } from './processes.ts';
+import { cpuMs, sampleRss, startService, type Service } from './processes.ts';
 import { slowStreams } from './slow-streams.ts';
 import { printReport, type Report, type ScenarioResult } from './report.ts';
 
@@ -65,7 +65,9 @@ function prepareGateway(dir: string, upstream: string, variant: { pgUrl?: string
 }
 
 async function cannon(target: Target, model: string, stream: boolean, connections: number): Promise<ScenarioResult> {
-  const rss = target.service?.child.pid ? sampleRss(target.service.child.pid) : undefined;
+  const pid = target.service?.child.pid;
+  const rss = pid ? sampleRss(pid) : undefined;
+  const cpuBefore = pid ? cpuMs(pid) : 0;
   const result = await autocannon({
     url: `${target.url}/v1/chat/completions`,
     method: 'POST',
@@ -74,7 +76,8 @@ async function cannon(target: Target, model: string, stream: boolean, connection
     connections,
     duration: DURATION,
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts, peakRssMiB: rss?.stop() };
+  const cpuUsPerRequest = pid && result.requests.total > 0 ? ((cpuMs(pid) - cpuBefore) * 1000) / result.requests.total : undefined;
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts, peakRssMiB: rss?.stop(), cpuUsPerRequest };
 }
 
 async function precise(target: Target, model: string, stream: boolean, concurrency: number, requests: number) {

@@ -99,7 +99,6 @@ export function createApp(deps: AppDeps): Express {
     logger,
     metrics,
     defaultMaxTokens: config.metering.default_max_tokens,
-    bodyLimit: config.server.body_limit,
     writeStallMs: config.server.request_timeout_ms,
   };
   for (const [path, operation] of OPERATIONS) {
@@ -114,6 +113,6 @@ export function createApp(deps: AppDeps): Express {
   routes.set('/v1/models', ['GET']).set('/v1/usage', ['GET']);
 
   app.use(notFound(routes));
-  app.use(errorHandler(config.server.body_limit, logger));
+  app.use(errorHandler(logger));
   return app;
 }

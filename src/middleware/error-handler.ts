@@ -4,7 +4,6 @@ import {
   GatewayError,
   InvalidRequestError,
   MethodNotAllowedError,
-  RequestTooLargeError,
   RouteNotFoundError,
 } from '../errors/gateway-error.ts';
 import type { Logger } from '../logging.ts';
@@ -17,21 +16,10 @@ export function notFound(routes: ReadonlyMap<string, readonly string[]>): Reques
   };
 }
 
-/** Maps body-parser and Express errors to gateway errors; anything else is a 500 that is logged. */
-export function toClientError(error: unknown, bodyLimit: string, logger: Logger, requestId: string): GatewayError {
+/** Maps Express and socket errors to gateway errors; anything else is a 500 that is logged. */
+export function toClientError(error: unknown, logger: Logger, requestId: string): GatewayError {
   if (error instanceof GatewayError) return error;
-  const e = error as { type?: string; status?: number; message?: string };
-  switch (e?.type) {
-    case 'entity.too.large':
-      return new RequestTooLargeError(bodyLimit);
-    case 'entity.parse.failed':
-      return new InvalidRequestError(`The request body is not valid JSON: ${String(e.message).slice(0, 200)}`);
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-    case 'request.size.invalid':
-    case 'stream.encoding.set':
-      return new InvalidRequestError(String(e.message).slice(0, 200));
-  }
+  const e = error as { status?: number; message?: string };
   if (error instanceof URIError) return new InvalidRequestError('The request path is not valid.');
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new InvalidRequestError(String(e.message ?? 'Bad request').slice(0, 200));
   logger.error('unhandled error', { requestId, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
@@ -51,11 +39,11 @@ export function sendError(res: Parameters<RequestHandler>[1], error: GatewayErro
   res.status(error.status).set(error.headers).json(error.toJSON());
 }
 
-export function errorHandler(bodyLimit: string, logger: Logger): ErrorRequestHandler {
+export function errorHandler(logger: Logger): ErrorRequestHandler {
   return function renderError(error, _req, res, _next) {
-    const gatewayError = toClientError(error, bodyLimit, logger, res.locals.requestId);
+    const gatewayError = toClientError(error, logger, res.locals.requestId);
     // A body we refused unread must not be parsed as the next request on this connection.
-    if (gatewayError.status === 413) res.setHeader('connection', 'close');
+    if (gatewayError.status === 413 || gatewayError.status === 415) res.setHeader('connection', 'close');
     sendError(res, gatewayError);
   };
 }

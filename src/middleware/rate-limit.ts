@@ -113,7 +113,9 @@ export function rateLimiter(deps: RateLimitDeps): RequestHandler {
       },
       error: () => undefined,
     },
-    validate: { trustProxy: false, xForwardedForHeader: false, forwardedHeader: false, keyGeneratorIpFallback: false },
+    // The library's validations are start-up checks of a configuration this module fixes; some of them cost a
+    // map entry per request, so they are off.
+    validate: false,
     handler(req, _res, next) {
       const info = (req as typeof req & { rateLimit?: { resetTime?: Date; limit: number } }).rateLimit;
       const retryAfterS = info?.resetTime ? Math.max(1, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000)) : 1;

@@ -25,7 +25,6 @@ export interface ProxyDeps {
   logger: Logger;
   metrics: GatewayMetrics;
   defaultMaxTokens: number;
-  bodyLimit: string;
   /** Bounds how long a stream waits for a client that stopped reading. */
   writeStallMs: number;
 }
@@ -53,7 +52,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
         call.status = 499;
         call.errorCode = 'client_closed_request';
       } else {
-        sendError(res, toClientError(error, deps.bodyLimit, deps.logger, call.requestId));
+        sendError(res, toClientError(error, deps.logger, call.requestId));
       }
     } finally {
       call.release();
@@ -85,7 +84,9 @@ async function relayJson(
   countTokens(deps, call);
   call.status = 200;
   const text = result.raw !== undefined ? withGatewayUsage(result.raw, usage) : JSON.stringify({ ...result.body, gateway_usage: usage });
-  res.status(200).set(result.headers ?? {}).type('application/json').send(text);
+  // Node's own writeHead/end: express's send() would also check request freshness and re-derive headers.
+  res.writeHead(200, { ...result.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 export function countTokens(deps: ProxyDeps, call: CallRecord): void {

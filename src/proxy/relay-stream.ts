@@ -56,7 +56,7 @@ export async function relayStream(
   const timer = setTimeout(() => limit.abort(new UpstreamTimeoutError(`the stream from ${target.provider.name} exceeded ${maxMs} ms`)), maxMs);
   const { meter } = opened;
   call.status = 200;
-  res.status(200).set({
+  res.writeHead(200, {
     ...opened.headers,
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',

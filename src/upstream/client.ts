@@ -79,13 +79,15 @@ export class UpstreamClient {
     return path.startsWith('//') ? path.slice(1) : this.basePath + path;
   }
 
-  /** Sends JSON and reads a whole JSON answer; errors come back as GatewayErrors. */
+  /**
+   * Sends JSON and reads a whole JSON answer within `timeoutMs`; errors come back as GatewayErrors. undici's
+   * headers timeout bounds the wait for the answer; a timer bounds the rest of the body (no extra signals).
+   */
   async json(path: string, payload: unknown, call: CallContext, init: RequestInit = {}): Promise<UpstreamJson> {
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new UpstreamTimeoutAbort('timeout')), this.timeoutMs);
-    const signal = AbortSignal.any([call.signal, timeout.signal]);
+    const deadline = Date.now() + this.timeoutMs;
+    const response = await this.send(path, payload, call, init);
+    const timer = setTimeout(() => response.body.destroy(new UpstreamTimeoutAbort('timeout')), Math.max(1, deadline - Date.now()));
     try {
-      const response = await this.send(path, payload, call, signal, init);
       const raw = await this.readText(response, call);
       if (response.statusCode >= 400) throw this.httpError(response, raw);
       return { status: response.statusCode, headers: response.headers, body: this.parseJson(raw), raw };
@@ -96,7 +98,7 @@ export class UpstreamClient {
 
   /** Sends JSON and returns the SSE events once the upstream has answered 2xx with an event stream. */
   async stream(path: string, payload: unknown, call: CallContext, init: RequestInit = {}): Promise<UpstreamStream> {
-    const response = await this.send(path, payload, call, call.signal, init);
+    const response = await this.send(path, payload, call, init);
     if (response.statusCode >= 400) throw this.httpError(response, await this.readText(response, call));
     const type = String(response.headers['content-type'] ?? '');
     if (!type.includes('text/event-stream')) {
@@ -106,7 +108,7 @@ export class UpstreamClient {
     return { headers: response.headers, events: this.events(response.body, call) };
   }
 
-  private async send(path: string, payload: unknown, call: CallContext, signal: AbortSignal, init: RequestInit): Promise<Dispatcher.ResponseData> {
+  private async send(path: string, payload: unknown, call: CallContext, init: RequestInit): Promise<Dispatcher.ResponseData> {
     const method = init.method ?? 'POST';
     const body = method === 'GET' ? undefined : typeof payload === 'string' ? payload : JSON.stringify(payload);
     const headers = body === undefined ? { ...this.headers, ...init.headers } : { ...this.headers, 'content-type': 'application/json', ...init.headers };
@@ -117,7 +119,7 @@ export class UpstreamClient {
         method,
         headers,
         body,
-        signal,
+        signal: call.signal,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
