@@ -278,7 +278,7 @@ export class MockUpstream extends EventEmitter {
     const frame = `data: ${JSON.stringify(chunk({ content: 'x'.repeat(16 * 1024) }))}\n\n`;
     while (!res.destroyed) {
       this.firehoseBytes += frame.length;
-      if (!res.write(frame)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(frame)) await drainedOrClosed(res);
     }
   }
 
@@ -336,6 +336,19 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 /** Cuts the connection once what was written has reached the peer, the way a crashing upstream does. */
 function cutAfterFlush(res: http.ServerResponse): void {
   setTimeout(() => res.socket?.destroy(), 20);
+}
+
+/** Waits for 'drain' or 'close', whichever comes first, leaving no listener behind. */
+function drainedOrClosed(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function sleep(ms: number): Promise<void> {
