@@ -1,6 +1,7 @@
 /** startServer: config → database → plugins → app → listen, and a graceful close that drains and writes every row. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { RedisReply } from 'rate-limit-redis';
 import { createClient } from 'redis';
 import { createApp, type AppDeps } from './app.ts';
@@ -15,6 +16,7 @@ import { Meter } from './metering/meter.ts';
 import { PriceBook } from './metering/pricing.ts';
 import { UsageWriter } from './metering/usage-writer.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { answerClientError, answerRaw } from './raw-answers.ts';
 import { loadProviders, type LoadedProvider } from './plugins/loader.ts';
 import { ProviderRegistry } from './plugins/registry.ts';
 import { ModelCatalog } from './routes/models.ts';
@@ -70,6 +72,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         requestTimeout: config.server.request_body_timeout_ms,
         keepAliveTimeout: config.server.keep_alive_timeout_ms,
         maxHeaderSize: config.server.max_header_size,
+        // Node's own answer to a missing Host is a bare 400 without a body; the app answers it in JSON instead.
+        requireHostHeader: false,
         // Node checks the two timeouts above only this often (30 s by default), so a slowloris client would hold
         // its socket up to 30 s past headers_timeout_ms; checking at a fraction of the smaller one keeps the bound.
         connectionsCheckingInterval: checkingIntervalMs(config.server.headers_timeout_ms, config.server.request_body_timeout_ms),
@@ -79,6 +83,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // Bounds what one request may make the parser hold, beside max_header_size.
     server.maxHeadersCount = 200;
     server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket));
+    // Without a listener Node drops CONNECT tunnels without a word; the gateway is no proxy, so say so in JSON.
+    server.on('connect', (_req, socket: Duplex) => answerRaw(socket, 405, 'method_not_allowed', 'CONNECT is not supported.'));
     const inFlight = trackInFlight(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -182,25 +188,3 @@ function trackInFlight(server: http.Server): { settled(deadline: number): Promis
     },
   };
 }
-
-/** Malformed HTTP gets a JSON 400 too (SPEC §6), then the socket is closed. */
-function answerClientError(error: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
-  if (!socket.writable || error.code === 'ECONNRESET') {
-    socket.destroy();
-    return;
-  }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-  const status = tooLarge ? 431 : timedOut ? 408 : 400;
-  const body = JSON.stringify({
-    error: {
-      message: tooLarge ? 'Request headers are too large.' : timedOut ? 'The request was not received in time.' : 'Malformed HTTP request.',
-      type: 'invalid_request_error',
-      param: null,
-      code: tooLarge ? 'headers_too_large' : timedOut ? 'request_timeout' : 'invalid_request',
-    },
-  });
-  const reason = http.STATUS_CODES[status];
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-}
-
