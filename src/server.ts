@@ -14,6 +14,7 @@ import { InstanceHeartbeat } from './metering/instances.ts';
 import { Ledger } from './metering/ledger.ts';
 import { Meter } from './metering/meter.ts';
 import { PriceBook } from './metering/pricing.ts';
+import { claimSpilledRows } from './metering/usage-spill.ts';
 import { UsageWriter } from './metering/usage-writer.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { answerClientError, answerRaw } from './raw-answers.ts';
@@ -48,7 +49,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const registry = createRegistry(providers, config);
     const heartbeat = new InstanceHeartbeat(db, logger, { heartbeatMs: config.metering.instance_heartbeat_ms, staleMs: config.metering.instance_stale_ms });
     await heartbeat.start();
-    const writer = new UsageWriter(db, logger, { flushIntervalMs: config.metering.flush_interval_ms, batchSize: config.metering.flush_batch_size });
+    const writer = new UsageWriter(db, logger, {
+      flushIntervalMs: config.metering.flush_interval_ms,
+      batchSize: config.metering.flush_batch_size,
+      spillFile: config.metering.spill_file,
+    });
+    // Rows an earlier process could not write before it stopped (after heartbeat.start() released its holds).
+    const spilled = config.metering.spill_file ? claimSpilledRows(config.metering.spill_file) : [];
+    if (spilled.length > 0) {
+      logger.warn('writing usage rows spilled by an earlier shutdown', { count: spilled.length });
+      writer.requeue(spilled);
+    }
     const redis = config.rate_limit.store === 'redis' ? await connectRedis(config.rate_limit.redis_url, logger) : undefined;
     const metrics = new GatewayMetrics(() => writer.pending);
     let draining = false;
@@ -106,7 +117,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         // Calls cut off just now still have to price what they streamed before their rows can be written.
         await deps.meter.settled(Date.now() + 2000);
         const unwritten = await writer.drain(Math.max(deadline, Date.now() + 5000));
-        if (unwritten > 0) logger.error('usage rows could not be written before exit', { count: unwritten });
+        if (unwritten > 0) logger.error('usage rows lost: not written before exit and not spilled', { count: unwritten });
         await heartbeat.stop().catch((error: Error) => logger.warn('instance deregistration failed', { error: error.message }));
         if (redis?.isOpen) await redis.quit().catch(() => undefined);
         for (const closer of closers) await closer();

@@ -99,6 +99,8 @@ export const configSchema = z.strictObject({
       instance_heartbeat_ms: int(100).default(2000),
       /** An instance silent this long is taken for dead: its reservations are released. */
       instance_stale_ms: int(500).default(15000),
+      /** Usage rows a clean shutdown could not write (database down) go here, and the next start writes them. */
+      spill_file: z.string().optional(),
     })
     .prefault({}),
   pricing: pricingSchema.default({ default: { input: 0, output: 0 } }),

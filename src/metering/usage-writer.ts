@@ -6,6 +6,7 @@
 import type { Db } from '../db/knex.ts';
 import type { Logger } from '../logging.ts';
 import { applySettlements, type Settlement } from './ledger.ts';
+import { spillRows } from './usage-spill.ts';
 
 export interface UsageRow {
   request_id: string;
@@ -34,6 +35,8 @@ export interface FinishedRequest {
 export interface UsageWriterOptions {
   flushIntervalMs: number;
   batchSize: number;
+  /** Where `drain()` leaves the rows it could not write (replayed at the next start); none: they are lost. */
+  spillFile?: string;
 }
 
 export class UsageWriter {
@@ -119,7 +122,10 @@ export class UsageWriter {
     });
   }
 
-  /** Flushes until the queue is empty or `deadline` (epoch ms) passes; returns how many rows are left unwritten. */
+  /**
+   * Flushes until the queue is empty or `deadline` (epoch ms) passes, then spills what is left to the spill file.
+   * Returns how many rows are lost: left unwritten and not spilled.
+   */
   async drain(deadline: number): Promise<number> {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -129,6 +135,23 @@ export class UsageWriter {
     }
     clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.queue.length > 0 && this.options.spillFile) this.spill(this.options.spillFile);
     return this.queue.length;
+  }
+
+  private spill(file: string): void {
+    const count = this.queue.length;
+    try {
+      spillRows(file, this.queue);
+      this.queue = [];
+      this.logger.error('usage rows spilled to a file; the next start writes them', { count, file });
+    } catch (error) {
+      this.logger.error('usage rows could not be spilled', { count, file, error: (error as Error).message });
+    }
+  }
+
+  /** Queues rows left by an earlier process (its spill file). */
+  requeue(items: readonly FinishedRequest[]): void {
+    for (const item of items) this.enqueue(item);
   }
 }
