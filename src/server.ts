@@ -40,7 +40,7 @@ export interface StartOptions {
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logging);
-  const db = createDb(config.database);
+  const db = createDb(config.database, logger);
   const closers: (() => Promise<unknown> | unknown)[] = [() => db.destroy()];
   try {
     await migrate(db);
