@@ -17,6 +17,8 @@ import { isOpenAIError } from '../helpers/raw-http.ts';
 import { createPgDatabase, PG_URL, requireService } from '../helpers/services.ts';
 import { TcpRelay } from '../helpers/tcp-relay.ts';
 
+const ADMIN_TOKEN = 'admin-token-for-outage-tests-0123';
+
 interface Outcome {
   status: number;
   code?: string;
@@ -78,7 +80,7 @@ describe('database outages', function () {
     let lock: SqliteLock;
 
     before(async () => {
-      gateway = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { database: { busy_timeout_ms: 100 } } });
+      gateway = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { database: { busy_timeout_ms: 100 }, admin: { token: ADMIN_TOKEN } } });
       lock = new SqliteLock(gateway.config.database.connection);
     });
 
@@ -97,6 +99,14 @@ describe('database outages', function () {
       // Unmetered calls need no write before the call: they are served, and their rows wait in the queue.
       assert.ok((await burst(gateway, unmetered.secret, 5)).every(({ status }) => status === 200));
       assert.ok(gateway.running.deps.writer.pending > 0, 'rows are queued while the database refuses writes');
+      // Every route that writes says 503 too, the admin API included.
+      const admin = await fetch(`${gateway.url}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'during the outage', credits_usd: 1 }),
+      });
+      assert.equal(admin.status, 503);
+      assert.ok(isOpenAIError(await admin.json()));
       await lock.release();
       const back = await burst(gateway, metered.secret, 5);
       assert.ok(back.every(({ status }) => status === 200), JSON.stringify(back));
