@@ -11,6 +11,7 @@ import { CANARY, hfEntry, startGateway, type TestGateway } from '../helpers/gate
 import { assertBalanced, booksOf } from '../helpers/ledger.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 import { isOpenAIError, parseAnswer } from '../helpers/raw-http.ts';
+import { count } from './tally.ts';
 
 const STALL_MS = 1000;
 const HEADERS_TIMEOUT_MS = 500;
@@ -55,7 +56,8 @@ describe('client faults', function () {
   });
 
   after(async () => {
-    console.log(`      client faults: ${injected} faults injected, 0 rows lost`);
+    console.log(`      client faults: ${injected} faults injected`);
+    count({ requests: injected + 4, faults: injected });
     await gateway.close();
     await hf.close();
   });

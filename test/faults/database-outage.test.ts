@@ -16,6 +16,7 @@ import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 import { isOpenAIError } from '../helpers/raw-http.ts';
 import { createPgDatabase, PG_URL, requireService } from '../helpers/services.ts';
 import { TcpRelay } from '../helpers/tcp-relay.ts';
+import { count } from './tally.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-outage-tests-0123';
 
@@ -112,9 +113,11 @@ describe('database outages', function () {
       assert.ok(back.every(({ status }) => status === 200), JSON.stringify(back));
       await eventually(() => gateway.running.deps.writer.pending === 0, 10_000);
       const books = await booksOf(gateway.running.deps.db, metered.record.id);
+      const unmeteredRows = (await booksOf(gateway.running.deps.db, unmetered.record.id)).usageRows;
+      count({ requests: 33, faults: 1, rowsExpected: 32, rowsLost: Math.max(0, 27 - books.usageRows) + Math.max(0, 5 - unmeteredRows) });
       assert.equal(books.usageRows, 27, 'one row per answered call, the refused ones included');
       assertBalanced(books, assert);
-      assert.equal((await booksOf(gateway.running.deps.db, unmetered.record.id)).usageRows, 5);
+      assert.equal(unmeteredRows, 5);
       console.log(`      SQLite outage: 27 metered calls (20 refused with 503 while locked), 5 unmetered served, 0 rows lost`);
     });
 
@@ -133,6 +136,7 @@ describe('database outages', function () {
         await eventually(() => next.running.deps.writer.pending === 0 && next.running.deps.writer.written >= 4, 10_000);
         const books = await booksOf(next.running.deps.db, record.id);
         console.log(`      SQLite outage at shutdown: 7 calls answered, ${books.usageRows} usage rows after the restart, ${7 - books.usageRows} lost`);
+        count({ requests: 7, faults: 1, rowsExpected: 7, rowsLost: Math.max(0, 7 - books.usageRows) });
         assert.equal(books.usageRows, 7);
         assert.equal(existsSync(spillFile), false, 'the spill file is consumed');
         assertBalanced(books, assert);
@@ -193,6 +197,7 @@ describe('database outages', function () {
       // Calls refused before their key could be checked have rows without a key id: count them by request id.
       const rows = Number((await direct('usage').whereIn('request_id', answered).count({ n: '*' }).first())!.n);
       console.log(`      PostgreSQL outage: ${answered.length} calls answered, ${rows} usage rows, ${answered.length - rows} lost, ${relay!.faults} connections cut or refused`);
+      count({ requests: answered.length, faults: relay!.faults, rowsExpected: answered.length, rowsLost: Math.max(0, answered.length - rows) });
       assert.equal(rows, answered.length, 'every call answered during and after the outage has its row');
       assertBalanced(await booksOf(direct, record.id), assert);
     });

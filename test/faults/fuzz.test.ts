@@ -11,6 +11,7 @@ import { hfEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 import { isOpenAIError, parseAnswer } from '../helpers/raw-http.ts';
 import { nextCase, prng, type FuzzCase, type HttpCase, type Keys } from './fuzz-cases.ts';
+import { count } from './tally.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
 const COUNT = Number(process.env.FUZZ_COUNT ?? 10_000);
@@ -142,6 +143,7 @@ describe('fuzzer: hostile requests get OpenAI-shaped 4xx, never a 5xx or a crash
     console.log(`      fuzz: ${sent} requests (${raw} raw HTTP), families ${JSON.stringify(Object.fromEntries(families))}`);
     console.log(`      fuzz: statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}, ${fiveXX} 5xx, ${statuses.get(0) ?? 0} unanswered`);
     console.log(`      fuzz: heap ${heapBefore.toFixed(1)} MB after warm-up → ${heapAfter.toFixed(1)} MB after the run`);
+    count({ requests: sent, faults: sent });
     assert.deepEqual(failures.slice(0, 20), [], `${failures.length} bad answers`);
     assert.equal(fiveXX, 0);
     assert.equal(upstreamCalls, 0, 'no hostile request reached an upstream');

@@ -10,6 +10,7 @@ import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 import { isOpenAIError } from '../helpers/raw-http.ts';
 import { redisPrefix, REDIS_URL, requireService } from '../helpers/services.ts';
 import { TcpRelay } from '../helpers/tcp-relay.ts';
+import { count } from './tally.ts';
 
 interface Answer {
   status: number;
@@ -78,6 +79,7 @@ describe('Redis outages (rate_limit.store: redis)', function () {
     // One call was counted before the outage: two more fit in rpm 3, the next is refused.
     const back = [await call(gateway, secret), await call(gateway, secret), await call(gateway, secret)];
     assert.deepEqual(back.map(({ status }) => status), [200, 200, 429], JSON.stringify(back));
+    count({ requests: 8, faults: 1 });
     console.log(`      Redis outage (allow): ${down.length} calls passed uncounted while down, limit enforced again after recovery`);
   });
 
@@ -95,6 +97,7 @@ describe('Redis outages (rate_limit.store: redis)', function () {
     await recovered(gateway);
     const back = [await call(gateway, secret), await call(gateway, secret), await call(gateway, secret)];
     assert.deepEqual(back.map(({ status }) => status), [200, 200, 429], JSON.stringify(back));
+    count({ requests: 7, faults: 1 });
     console.log(`      Redis outage (deny): ${down.length} calls refused with 503 while down, ${relay!.faults} connections cut or refused in all`);
   });
 });

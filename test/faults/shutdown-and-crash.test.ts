@@ -13,6 +13,7 @@ import { spawnGateway, writeChildConfig, type ChildGateway } from '../helpers/ch
 import { eventually, hfEntry, type GatewayOptions } from '../helpers/gateway.ts';
 import { assertBalanced, booksOf } from '../helpers/ledger.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
+import { count } from './tally.ts';
 
 interface Load {
   answered: number;
@@ -111,6 +112,7 @@ describe('shutdown and crash recovery of a real gateway process', function () {
     assert.equal(code, 0, 'exit code');
     const books = await booksOf(openDb(), record.id);
     console.log(`      SIGTERM under load: ${load.answered} requests answered, ${books.usageRows} usage rows, ${load.answered - books.usageRows} lost, exit ${code}`);
+    count({ requests: load.answered, faults: 1, rowsExpected: load.answered, rowsLost: Math.max(0, load.answered - books.usageRows) });
     assert.equal(books.usageRows, load.answered, 'one usage row per answered request');
     assert.equal(books.openHolds, 0, 'every hold settled');
     assertBalanced(books, assert);
@@ -129,6 +131,7 @@ describe('shutdown and crash recovery of a real gateway process', function () {
     assert.equal(code, 0);
     const books = await booksOf(openDb(), record.id);
     console.log(`      SIGTERM with endless streams: ${load.answered} answered, ${books.usageRows} usage rows, ${load.answered - books.usageRows} lost`);
+    count({ requests: load.answered, faults: 1, rowsExpected: load.answered, rowsLost: Math.max(0, load.answered - books.usageRows) });
     assert.equal(books.usageRows, load.answered);
     assertBalanced(books, assert);
     const cut = await openDb()('usage').where({ key_id: record.id, stream: true }).where('completion_tokens', '>', 0);
@@ -156,6 +159,7 @@ describe('shutdown and crash recovery of a real gateway process', function () {
       `      kill -9 under load: ${load.answered} answered, ${left.openHolds} micro-USD held by the dead process released on restart, ` +
         `balance ${books.balanceMicro} + spend ${books.usageCost} = granted ${books.granted}`,
     );
+    count({ requests: load.answered + 1, faults: 1 });
     assertBalanced(books, assert);
     assert.ok(books.balanceMicro < books.granted, 'what was served and recorded is paid for');
     const after = await fetch(`${restarted.baseURL}/chat/completions`, {

@@ -9,6 +9,7 @@ import { CANARY, eventually, hfEntry, startGateway, type TestGateway } from '../
 import { assertBalanced, booksOf } from '../helpers/ledger.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 import { isOpenAIError } from '../helpers/raw-http.ts';
+import { count } from './tally.ts';
 
 interface Fault {
   name: string;
@@ -74,6 +75,7 @@ describe('upstream faults through the gateway', function () {
 
   after(async () => {
     console.log(`      upstream faults: ${requests} requests, ${injected} faults injected, ${rowsChecked - rowsFound} rows lost`);
+    count({ requests, faults: injected, rowsExpected: rowsChecked, rowsLost: rowsChecked - rowsFound });
     await gateway.close();
     await hf.close();
   });
