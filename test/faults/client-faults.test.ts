@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
-import { CANARY, hfEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { CANARY, eventually, hfEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { assertBalanced, booksOf } from '../helpers/ledger.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
-import { isOpenAIError, parseAnswer } from '../helpers/raw-http.ts';
+import { isOpenAIError, parseAnswer, tcpSockets } from '../helpers/raw-http.ts';
 import { count } from './tally.ts';
 
 const STALL_MS = 1000;
@@ -44,6 +44,7 @@ describe('client faults', function () {
   let keyId: string;
   let port: number;
   let injected = 0;
+  let socketsBefore = 0;
 
   before(async () => {
     hf = await startMock({ flavor: 'hf', chunkDelayMs: 5 });
@@ -53,6 +54,7 @@ describe('client faults', function () {
     });
     ({ secret, record: { id: keyId } } = await gateway.createKey({ credits_usd: 5 }));
     port = gateway.running.port;
+    socketsBefore = tcpSockets();
   });
 
   after(async () => {
@@ -124,6 +126,9 @@ describe('client faults', function () {
     socket.resume();
     socket.on('error', () => undefined);
     await once(socket, 'close');
+    await gateway.running.deps.writer.flush();
+    const row = await gateway.running.deps.db('usage').where({ model: 'org/firehose' }).first();
+    assert.equal(row?.error_code, 'client_closed_request', 'the cut-off call has its usage row');
     await stillServes();
   });
 
@@ -154,5 +159,11 @@ describe('client faults', function () {
     const answers = await Promise.all(loris);
     injected += answers.length;
     assert.ok(answers.every(({ text }) => parseAnswer(text).status === 408));
+  });
+
+  it('leaves no socket behind after all of the above', async () => {
+    // The SDK and fetch keep a few keep-alive connections; a leak would leave dozens (50 slowloris clients alone).
+    await eventually(() => tcpSockets() <= socketsBefore + 6, 5000).catch(() => assert.fail(`TCP sockets ${socketsBefore} → ${tcpSockets()}`));
+    assert.ok(hf.openSockets <= 2, `the mock has ${hf.openSockets} sockets open`);
   });
 });

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { CANARY, eventually, hfEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { assertBalanced, booksOf } from '../helpers/ledger.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
-import { isOpenAIError } from '../helpers/raw-http.ts';
+import { isOpenAIError, tcpSockets } from '../helpers/raw-http.ts';
 import { count } from './tally.ts';
 
 interface Fault {
@@ -38,11 +38,6 @@ const FAULTS: Fault[] = [
   { name: 'slow first byte (stream)', model: 'org/slow', stream: true, status: 504, code: 'upstream_timeout' },
 ];
 const REPEAT = 3;
-
-/** TCP sockets open in this process: the test's clients, the gateway's both sides, the mock's. */
-function tcpSockets(): number {
-  return process.getActiveResourcesInfo().filter((resource) => resource === 'TCPSocketWrap').length;
-}
 
 async function deadPort(): Promise<number> {
   const server = net.createServer().listen(0, '127.0.0.1');

@@ -71,3 +71,8 @@ export function isOpenAIError(body: unknown): boolean {
     (e.code === null || typeof e.code === 'string')
   );
 }
+
+/** TCP sockets open in this process (both ends of every in-process connection): a leak shows up as a count. */
+export function tcpSockets(): number {
+  return process.getActiveResourcesInfo().filter((resource) => resource === 'TCPSocketWrap').length;
+}
