@@ -53,6 +53,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       flushIntervalMs: config.metering.flush_interval_ms,
       batchSize: config.metering.flush_batch_size,
       spillFile: config.metering.spill_file,
+      maxPending: config.metering.max_pending_rows,
     });
     // Rows an earlier process could not write before it stopped (after heartbeat.start() released its holds).
     const spilled = config.metering.spill_file ? claimSpilledRows(config.metering.spill_file) : [];
