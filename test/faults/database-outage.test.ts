@@ -146,6 +146,32 @@ describe('database outages', function () {
     });
   });
 
+  describe('a long SQLite outage: the usage queue is bounded', () => {
+    it('moves rows past metering.max_pending_rows to the spill file, and writes them once the database is back', async () => {
+      const gateway = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { database: { busy_timeout_ms: 50 }, metering: { max_pending_rows: 10 } } });
+      const lock = new SqliteLock(gateway.config.database.connection);
+      try {
+        const { secret, record } = await gateway.createKey({ name: 'unmetered' });
+        await lock.take();
+        const served = [...(await burst(gateway, secret, 20)), ...(await burst(gateway, secret, 20))];
+        assert.ok(served.every(({ status }) => status === 200));
+        // The bound, plus at most one row of a batch that was being written when the overflow came.
+        assert.ok(gateway.running.deps.writer.pending <= 11, `${gateway.running.deps.writer.pending} rows in memory`);
+        assert.ok(existsSync(`${gateway.config.database.connection}.unwritten-usage.jsonl`), 'the overflow is on disk');
+        await lock.release();
+        await burst(gateway, secret, 1);
+        await eventually(async () => (await booksOf(gateway.running.deps.db, record.id)).usageRows === 41, 10_000);
+        assert.equal(existsSync(`${gateway.config.database.connection}.unwritten-usage.jsonl`), false, 'taken back and written');
+        count({ requests: 41, faults: 1, rowsExpected: 41 });
+        console.log(`      long SQLite outage: 40 calls served while locked with at most 10 rows queued in memory, 41 usage rows after, 0 lost`);
+      } finally {
+        await lock.release().catch(() => undefined);
+        await lock.close();
+        await gateway.close();
+      }
+    });
+  });
+
   describe('PostgreSQL cut off through a TCP relay', () => {
     let database: Awaited<ReturnType<typeof createPgDatabase>> | undefined;
     let relay: TcpRelay | undefined;
