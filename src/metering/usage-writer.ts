@@ -120,16 +120,20 @@ export class UsageWriter {
     }
   }
 
-  /** Moves what waits (not the batch being written) to the spill file, so a long outage cannot exhaust memory. */
+  /**
+   * Moves what waits to the spill file, so a long outage cannot exhaust memory. The batch being written stays, and
+   * at least one row: a non-empty queue keeps the retries going, and the first write that succeeds takes the rest back.
+   */
   private overflow(file: string): void {
-    const waiting = this.queue.slice(this.inFlight);
+    const keep = Math.max(this.inFlight, 1);
+    const waiting = this.queue.slice(keep);
     try {
       spillRows(file, waiting);
     } catch (error) {
       this.logger.error('usage rows could not be spilled', { count: waiting.length, file, error: (error as Error).message });
       return;
     }
-    this.queue.length = this.inFlight;
+    this.queue.length = keep;
     this.overflowed += waiting.length;
     if (Date.now() - this.lastOverflowLog > 5000) {
       this.lastOverflowLog = Date.now();
