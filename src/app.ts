@@ -8,6 +8,7 @@ import type { Db } from './db/knex.ts';
 import { chatOperation } from './endpoints/chat.ts';
 import { embeddingsOperation } from './endpoints/embeddings.ts';
 import { responsesOperation } from './endpoints/responses.ts';
+import { InvalidRequestError } from './errors/gateway-error.ts';
 import type { Logger } from './logging.ts';
 import type { Meter } from './metering/meter.ts';
 import type { UsageWriter } from './metering/usage-writer.ts';
@@ -61,6 +62,11 @@ export function createApp(deps: AppDeps): Express {
   const routes = new Map<string, readonly string[]>();
   app.use(requestId());
   app.use(accessLog(logger, metrics));
+  app.use(function requireHost(req, _res, next) {
+    // HTTP/1.1 requires Host (RFC 9112 §3.2); Node would refuse it with a bare 400, this one is JSON.
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) return next(new InvalidRequestError('Missing Host header.'));
+    next();
+  });
   app.use(function closeWhenDraining(_req, res, next) {
     if (deps.draining()) res.setHeader('connection', 'close');
     next();

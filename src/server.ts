@@ -1,6 +1,7 @@
 /** startServer: config → database → plugins → app → listen, and a graceful close that drains and writes every row. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { RedisReply } from 'rate-limit-redis';
 import { createApp, type AppDeps } from './app.ts';
 import { KeyCache } from './auth/key-cache.ts';
@@ -13,8 +14,10 @@ import { LeaseBook } from './metering/lease-book.ts';
 import { renewLeases } from './metering/ledger.ts';
 import { Meter } from './metering/meter.ts';
 import { PriceBook } from './metering/pricing.ts';
+import { claimSpilledRows } from './metering/usage-spill.ts';
 import { UsageWriter } from './metering/usage-writer.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { answerClientError, answerRaw } from './raw-answers.ts';
 import { loadProviders, type LoadedProvider } from './plugins/loader.ts';
 import { ProviderRegistry } from './plugins/registry.ts';
 import { ModelCatalog } from './routes/models.ts';
@@ -39,7 +42,7 @@ export interface StartOptions {
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logging);
-  const db = createDb(config.database);
+  const db = createDb(config.database, logger);
   const closers: (() => Promise<unknown> | unknown)[] = [() => db.destroy()];
   try {
     await migrate(db);
@@ -59,8 +62,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const writer = new UsageWriter(db, logger, {
       flushIntervalMs: metering.flush_interval_ms,
       batchSize: metering.flush_batch_size,
+      spillFile: metering.spill_file,
+      maxPending: metering.max_pending_rows,
       onCommitted: (settlements, missing) => leases.committed(settlements, missing),
     });
+    // Rows an earlier process could not write before it stopped (after heartbeat.start() released its holds).
+    const spilled = metering.spill_file ? claimSpilledRows(metering.spill_file) : [];
+    if (spilled.length > 0) {
+      logger.warn('writing usage rows spilled by an earlier shutdown', { count: spilled.length });
+      writer.requeue(spilled);
+    }
     const redis = config.rate_limit.store === 'redis' ? await connectRedis(config.rate_limit.redis_url, logger) : undefined;
     const metrics = new GatewayMetrics(() => writer.pending);
     let draining = false;
@@ -84,12 +95,19 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         requestTimeout: config.server.request_body_timeout_ms,
         keepAliveTimeout: config.server.keep_alive_timeout_ms,
         maxHeaderSize: config.server.max_header_size,
+        // Node's own answer to a missing Host is a bare 400 without a body; the app answers it in JSON instead.
+        requireHostHeader: false,
+        // Node checks the two timeouts above only this often (30 s by default), so a slowloris client would hold
+        // its socket up to 30 s past headers_timeout_ms; checking at a fraction of the smaller one keeps the bound.
+        connectionsCheckingInterval: checkingIntervalMs(config.server.headers_timeout_ms, config.server.request_body_timeout_ms),
       },
       app,
     );
     // Bounds what one request may make the parser hold, beside max_header_size.
     server.maxHeadersCount = 200;
     server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket));
+    // Without a listener Node drops CONNECT tunnels without a word; the gateway is no proxy, so say so in JSON.
+    server.on('connect', (_req, socket: Duplex) => answerRaw(socket, 405, 'method_not_allowed', 'CONNECT is not supported.'));
     const inFlight = trackInFlight(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -111,7 +129,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         // Calls cut off just now still have to price what they streamed before their rows can be written.
         await deps.meter.settled(Date.now() + 2000);
         const unwritten = await writer.drain(Math.max(deadline, Date.now() + 5000));
-        if (unwritten > 0) logger.error('usage rows could not be written before exit', { count: unwritten });
+        if (unwritten > 0) logger.error('usage rows lost: not written before exit and not spilled', { count: unwritten });
         await leases.close();
         await heartbeat.stop().catch((error: Error) => logger.warn('instance deregistration failed', { error: error.message }));
         if (redis?.isOpen) await redis.quit().catch(() => undefined);
@@ -168,6 +186,11 @@ async function connectRedis(url: string, logger: Logger) {
   return client;
 }
 
+/** A quarter of the shortest timeout, between 50 ms and 1 s: the timeouts then hold to within 25 %. */
+export function checkingIntervalMs(headersTimeoutMs: number, bodyTimeoutMs: number): number {
+  return Math.max(50, Math.min(1000, Math.floor(Math.min(headersTimeoutMs, bodyTimeoutMs) / 4)));
+}
+
 /** Counts requests in progress so shutdown can wait for them. */
 function trackInFlight(server: http.Server): { settled(deadline: number): Promise<void> } {
   let active = 0;
@@ -191,25 +214,3 @@ function trackInFlight(server: http.Server): { settled(deadline: number): Promis
     },
   };
 }
-
-/** Malformed HTTP gets a JSON 400 too (SPEC §6), then the socket is closed. */
-function answerClientError(error: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
-  if (!socket.writable || error.code === 'ECONNRESET') {
-    socket.destroy();
-    return;
-  }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-  const status = tooLarge ? 431 : timedOut ? 408 : 400;
-  const body = JSON.stringify({
-    error: {
-      message: tooLarge ? 'Request headers are too large.' : timedOut ? 'The request was not received in time.' : 'Malformed HTTP request.',
-      type: 'invalid_request_error',
-      param: null,
-      code: tooLarge ? 'headers_too_large' : timedOut ? 'request_timeout' : 'invalid_request',
-    },
-  });
-  const reason = http.STATUS_CODES[status];
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-}
-

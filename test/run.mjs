@@ -12,8 +12,11 @@ const logDir = path.join(root, 'test-logs', suite);
 rmSync(logDir, { recursive: true, force: true });
 mkdirSync(logDir, { recursive: true });
 
-const specs = suite === 'faults' ? ['test/faults/**/*.test.ts'] : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'plugins/*/test/**/*.test.ts', 'test/zz-log-scan.test.ts'];
+const specs = suite === 'faults' ? ['test/faults/**/*.test.ts', 'test/zz-log-scan.test.ts'] : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'plugins/*/test/**/*.test.ts', 'test/zz-log-scan.test.ts'];
+const faults = suite === 'faults';
 const args = [
+  // The faults suite measures heap after a forced GC (fuzzer: memory back to baseline).
+  ...(faults ? ['--expose-gc'] : []),
   // Mocha would otherwise require() the .ts specs (Node 20.19+ has require(esm)), loading the gateway as CommonJS
   // while plugins are import()ed as ESM: two copies of every module, and `instanceof GatewayError` failing.
   '--no-experimental-require-module',
@@ -23,7 +26,7 @@ const args = [
   '--reporter',
   path.join(root, 'test/reporter.cjs'),
   '--timeout',
-  '20000',
+  faults ? '60000' : '20000',
   '--exit',
   ...(process.argv.length > 2 ? process.argv.slice(2) : specs),
 ];

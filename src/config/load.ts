@@ -62,5 +62,14 @@ function resolvePaths(config: RawConfig, configPath: string): Config {
     database.connection = path.resolve(base, database.connection);
   }
   const logging = { ...config.logging, file: config.logging.file ? path.resolve(base, config.logging.file) : undefined };
-  return { ...config, database, logging, plugins_dir: path.resolve(base, config.plugins_dir), configPath };
+  const metering = { ...config.metering, spill_file: spillFile(config, database, base) };
+  return { ...config, database, logging, metering, plugins_dir: path.resolve(base, config.plugins_dir), configPath };
+}
+
+/** Next to the SQLite file by default; with PostgreSQL, `unwritten-usage.jsonl` in the config file's folder. */
+function spillFile(config: RawConfig, database: RawConfig['database'], base: string): string | undefined {
+  if (config.metering.spill_file) return path.resolve(base, config.metering.spill_file);
+  if (database.client === 'pg') return path.resolve(base, 'unwritten-usage.jsonl');
+  if (database.connection === ':memory:' || database.connection.startsWith('file:')) return undefined;
+  return `${database.connection}.unwritten-usage.jsonl`;
 }

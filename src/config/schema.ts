@@ -103,6 +103,10 @@ export const configSchema = z.strictObject({
       lease_idle_ms: int(10).default(1000),
       /** An instance silent this long is taken for dead: its reservations are released. */
       instance_stale_ms: int(500).default(15000),
+      /** Usage rows a clean shutdown could not write (database down) go here, and the next start writes them. */
+      spill_file: z.string().optional(),
+      /** Usage rows kept in memory while the database is down; past this they wait in the spill file. */
+      max_pending_rows: int(1).default(100_000),
     })
     .prefault({}),
   pricing: pricingSchema.default({ default: { input: 0, output: 0 } }),

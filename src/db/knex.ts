@@ -25,11 +25,35 @@ function parseBigintsAsNumbers(): void {
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
-export function knexConfig(options: DatabaseOptions): Knex.Config {
+/** Where knex's own warnings go: one line each, its first (no stack), and at most one a second during an outage. */
+export interface DbLogger {
+  warn(message: string, fields?: Record<string, unknown>): unknown;
+}
+
+function knexLog(logger: DbLogger): Knex.Config['log'] {
+  let last = 0;
+  let suppressed = 0;
+  const warn = (message: unknown): void => {
+    const now = Date.now();
+    if (now - last < 1000) {
+      suppressed++;
+      return;
+    }
+    last = now;
+    const detail = (message instanceof Error ? message.message : String(message)).split('\n')[0].slice(0, 300);
+    logger.warn('database driver warning', { detail, suppressed });
+    suppressed = 0;
+  };
+  return { warn, error: warn, deprecate: warn, debug: () => undefined };
+}
+
+export function knexConfig(options: DatabaseOptions, logger?: DbLogger): Knex.Config {
   const migrations = { directory: MIGRATIONS_DIR, loadExtensions: ['.ts', '.js'], tableName: 'knex_migrations' };
   const busy = options.busy_timeout_ms ?? 5000;
+  const log = logger && knexLog(logger);
   if (options.client === 'pg') {
     return {
+      log,
       client: 'pg',
       connection: { connectionString: options.connection, connectionTimeoutMillis: busy },
       pool: { min: 0, max: options.pool_max ?? 10, acquireTimeoutMillis: busy * 2 },
@@ -38,6 +62,7 @@ export function knexConfig(options: DatabaseOptions): Knex.Config {
     };
   }
   return {
+    log,
     client: 'sqlite3',
     connection: { filename: options.connection },
     useNullAsDefault: true,
@@ -54,12 +79,12 @@ export function knexConfig(options: DatabaseOptions): Knex.Config {
   };
 }
 
-export function createDb(options: DatabaseOptions): Db {
+export function createDb(options: DatabaseOptions, logger?: DbLogger): Db {
   if (options.client === 'pg') parseBigintsAsNumbers();
   if (options.client === 'sqlite3' && options.connection !== ':memory:') {
     mkdirSync(path.dirname(options.connection), { recursive: true });
   }
-  return knexFactory(knexConfig(options));
+  return knexFactory(knexConfig(options, logger));
 }
 
 /** Applies pending migrations; idempotent, safe while another process uses the same database. */

@@ -121,7 +121,8 @@ export class LeaseBook {
   committed(settlements: readonly Settlement[], missing: ReadonlySet<string>): void {
     for (const settlement of settlements) {
       const lease = this.leases.get(settlement.keyId);
-      if (!lease) continue;
+      // Rows replayed from a spill file were reserved by another (earlier) instance's lease.
+      if (!lease || lease.id !== settlement.leaseId) continue;
       lease.owedMicro -= settlement.chargedMicro;
       lease.owedTokens -= settlement.chargedTokens;
       if (!missing.has(lease.id)) {

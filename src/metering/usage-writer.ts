@@ -7,6 +7,7 @@ import type { Db } from '../db/knex.ts';
 import type { Queryable } from '../db/sql.ts';
 import type { Logger } from '../logging.ts';
 import { applySettlements, type Settlement } from './ledger.ts';
+import { claimSpilledRows, spillRows } from './usage-spill.ts';
 
 export interface UsageRow {
   request_id: string;
@@ -59,6 +60,10 @@ export interface UsageWriterOptions {
   batchSize: number;
   /** Told which settlements are in the database (and which leases were found gone). */
   onCommitted?: (settlements: Settlement[], missingLeases: ReadonlySet<string>) => void;
+  /** Where `drain()` leaves the rows it could not write (replayed at the next start); none: they are lost. */
+  spillFile?: string;
+  /** Past this many queued rows (a long outage), the queue moves to the spill file until writes succeed again. */
+  maxPending?: number;
 }
 
 export class UsageWriter {
@@ -66,6 +71,11 @@ export class UsageWriter {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private failures = 0;
+  /** How many rows at the head of the queue are being written right now: an overflow must leave them be. */
+  private inFlight = 0;
+  /** Rows this writer moved to the spill file while running, waiting to be taken back. */
+  private overflowed = 0;
+  private lastOverflowLog = 0;
   /** Rows written since start; tests and metrics read it. */
   written = 0;
 
@@ -86,6 +96,8 @@ export class UsageWriter {
 
   enqueue(item: FinishedRequest): void {
     this.queue.push(item);
+    const { maxPending, spillFile } = this.options;
+    if (spillFile && maxPending !== undefined && this.queue.length > maxPending) this.overflow(spillFile);
     if (this.queue.length >= this.options.batchSize) this.schedule(0);
     else this.schedule(this.options.flushIntervalMs);
   }
@@ -115,18 +127,58 @@ export class UsageWriter {
   private async writeQueued(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.options.batchSize);
+      this.inFlight = batch.length;
       try {
         await this.writeBatch(batch);
       } catch (error) {
         this.failures++;
         this.logger.error('usage write failed; rows kept for retry', { error: (error as Error).message, pending: this.queue.length });
         return;
+      } finally {
+        this.inFlight = 0;
       }
       this.queue.splice(0, batch.length);
       this.written += batch.length;
       if (this.failures > 0) this.logger.info('usage writes recovered', { pending: this.queue.length });
       this.failures = 0;
+      if (this.overflowed > 0) this.takeBackOverflow(this.options.spillFile!);
     }
+  }
+
+  /**
+   * Moves what waits to the spill file, so a long outage cannot exhaust memory. The batch being written stays, and
+   * at least one row: a non-empty queue keeps the retries going, and the first write that succeeds takes the rest back.
+   */
+  private overflow(file: string): void {
+    const keep = Math.max(this.inFlight, 1);
+    const waiting = this.queue.slice(keep);
+    try {
+      spillRows(file, waiting);
+    } catch (error) {
+      this.logger.error('usage rows could not be spilled', { count: waiting.length, file, error: (error as Error).message });
+      return;
+    }
+    this.queue.length = keep;
+    this.overflowed += waiting.length;
+    if (Date.now() - this.lastOverflowLog > 5000) {
+      this.lastOverflowLog = Date.now();
+      this.logger.error('usage queue full; rows moved to the spill file until the database is back', { spilled: this.overflowed, file });
+    }
+  }
+
+  /** After a successful write, the rows moved out during the outage come back to be written. */
+  private takeBackOverflow(file: string): void {
+    let items: FinishedRequest[];
+    try {
+      items = claimSpilledRows(file);
+    } catch (error) {
+      // Left in place (or half-claimed): the next start tries again; never worth failing a flush over.
+      this.logger.error('spilled usage rows could not be read back', { file, error: (error as Error).message });
+      return;
+    }
+    this.overflowed = 0;
+    this.queue.push(...items);
+    if (items.length > 0) this.logger.info('spilled usage rows queued again', { count: items.length });
   }
 
   private async writeBatch(batch: FinishedRequest[]): Promise<void> {
@@ -144,7 +196,10 @@ export class UsageWriter {
     this.options.onCommitted?.(settlements, missing);
   }
 
-  /** Flushes until the queue is empty or `deadline` (epoch ms) passes; returns how many rows are left unwritten. */
+  /**
+   * Flushes until the queue is empty or `deadline` (epoch ms) passes, then spills what is left to the spill file.
+   * Returns how many rows are lost: left unwritten and not spilled.
+   */
   async drain(deadline: number): Promise<number> {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -154,6 +209,23 @@ export class UsageWriter {
     }
     clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.queue.length > 0 && this.options.spillFile) this.spill(this.options.spillFile);
     return this.queue.length;
+  }
+
+  private spill(file: string): void {
+    const count = this.queue.length;
+    try {
+      spillRows(file, this.queue);
+      this.queue = [];
+      this.logger.error('usage rows spilled to a file; the next start writes them', { count, file });
+    } catch (error) {
+      this.logger.error('usage rows could not be spilled', { count, file, error: (error as Error).message });
+    }
+  }
+
+  /** Queues rows left by an earlier process (its spill file). */
+  requeue(items: readonly FinishedRequest[]): void {
+    for (const item of items) this.enqueue(item);
   }
 }

@@ -5,7 +5,9 @@ import {
   InvalidRequestError,
   MethodNotAllowedError,
   RouteNotFoundError,
+  ServiceUnavailableError,
 } from '../errors/gateway-error.ts';
+import { isConnectionError } from '../db/sql.ts';
 import type { Logger } from '../logging.ts';
 
 /** Routes and the methods they answer, for 405s. */
@@ -21,6 +23,8 @@ export function toClientError(error: unknown, logger: Logger, requestId: string)
   if (error instanceof GatewayError) return error;
   const e = error as { status?: number; message?: string };
   if (error instanceof URIError) return new InvalidRequestError('The request path is not valid.');
+  // Whatever route met it, a database that is not there is an outage to retry, not a server bug.
+  if (isConnectionError(error)) return new ServiceUnavailableError('The gateway database is unavailable; try again shortly.');
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new InvalidRequestError(String(e.message ?? 'Bad request').slice(0, 200));
   logger.error('unhandled error', { requestId, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
   return new GatewayError(500, 'server_error', 'internal_error', 'The gateway failed to handle this request.');

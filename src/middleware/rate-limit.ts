@@ -14,15 +14,17 @@ export type SendCommand = (...args: string[]) => Promise<RedisReply>;
 
 /**
  * Wraps a Redis-backed store so that an outage neither crashes the process (its `init` rejects unhandled) nor
- * sticks (rate-limit-redis keeps a rejected script promise forever): every failure re-initialises it, and is
- * counted and logged — loudly, but at most once every few seconds.
+ * sticks: rate-limit-redis keeps a rejected script load forever, so after any failure the next call loads the
+ * scripts again before counting. Failures are counted and logged — loudly, but at most once every few seconds.
  */
 export class GuardedStore implements Store {
   readonly localKeys = false;
   readonly prefix: string;
   private options: Options | undefined;
   private lastLog = 0;
-  private reinit: Promise<void> | undefined;
+  /** True until the scripts are loaded, and again after any failure. */
+  private stale = true;
+  private loading: Promise<void> | undefined;
 
   constructor(
     private readonly inner: RedisStore,
@@ -33,39 +35,47 @@ export class GuardedStore implements Store {
 
   init(options: Options): void {
     this.options = options;
-    this.reinitialise();
+    this.reload().catch((error: Error) => this.onError(error));
   }
 
-  private reinitialise(): void {
-    if (!this.options || this.reinit) return;
-    this.reinit = this.inner
+  /** Loads the scripts; concurrent callers share one load. */
+  private reload(): Promise<void> {
+    if (!this.options) return Promise.reject(new Error('the rate limit store was not initialised'));
+    this.loading ??= this.inner
       .init(this.options)
-      .catch((error: Error) => this.onError(error))
-      .finally(() => (this.reinit = undefined));
+      .then(() => {
+        this.stale = false;
+      })
+      .finally(() => (this.loading = undefined));
+    return this.loading;
   }
 
-  private fail(error: unknown): never {
-    this.onError(error as Error);
-    this.reinitialise();
-    throw new ServiceUnavailableError('Rate limiting is unavailable right now.');
+  /** Runs one store operation, reloading the scripts first if the last one failed. */
+  private async guarded<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      if (this.stale) await this.reload();
+      return await operation();
+    } catch (error) {
+      this.stale = true;
+      this.onError(error as Error);
+      throw new ServiceUnavailableError('Rate limiting is unavailable right now.');
+    }
   }
 
-  async increment(key: string): Promise<IncrementResponse> {
-    // A request that arrives while the scripts are (re)loading waits for them instead of failing.
-    await this.reinit;
-    return this.inner.increment(key).catch((error) => this.fail(error));
+  increment(key: string): Promise<IncrementResponse> {
+    return this.guarded(() => this.inner.increment(key));
   }
 
-  async decrement(key: string): Promise<void> {
-    await this.inner.decrement(key).catch((error) => this.fail(error));
+  decrement(key: string): Promise<void> {
+    return this.guarded(() => this.inner.decrement(key));
   }
 
-  async resetKey(key: string): Promise<void> {
-    await this.inner.resetKey(key).catch((error) => this.fail(error));
+  resetKey(key: string): Promise<void> {
+    return this.guarded(() => this.inner.resetKey(key));
   }
 
-  async get(key: string): Promise<ClientRateLimitInfo | undefined> {
-    return this.inner.get(key).catch((error) => this.fail(error));
+  get(key: string): Promise<ClientRateLimitInfo | undefined> {
+    return this.guarded(() => this.inner.get(key));
   }
 
   /** Throttled logging, so an outage at thousands of requests a second writes a line every few seconds. */

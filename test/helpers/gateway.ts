@@ -49,6 +49,11 @@ export function deepMerge(base: PlainObject, over: PlainObject): PlainObject {
 
 /** A gateway config object for tests: fast flushes, SQLite in a temp folder unless `database` is given. */
 export function testConfig(options: GatewayOptions, dataDir: string): Config {
+  return configFromObject(testConfigObject(options, dataDir), path.join(ROOT, 'config', 'test.yaml'));
+}
+
+/** The same, as the plain object a YAML file would hold (child-process gateways read it from disk). */
+export function testConfigObject(options: GatewayOptions, dataDir: string): PlainObject {
   const base: PlainObject = {
     server: { host: '127.0.0.1', port: 0, shutdown_grace_ms: 5000 },
     database: { client: 'sqlite3', connection: path.join(dataDir, 'gateway.sqlite') },
@@ -58,7 +63,7 @@ export function testConfig(options: GatewayOptions, dataDir: string): Config {
     metering: { flush_interval_ms: 5, instance_heartbeat_ms: 500 },
     pricing: { 'meta-llama/*': { input: 0.2, output: 0.6 }, default: { input: 0.5, output: 1.5 } },
   };
-  return configFromObject(deepMerge(base, options.config ?? {}), path.join(ROOT, 'config', 'test.yaml'));
+  return deepMerge(base, options.config ?? {});
 }
 
 export async function startGateway(options: GatewayOptions): Promise<TestGateway> {

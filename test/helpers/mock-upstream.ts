@@ -21,6 +21,8 @@ export interface MockOptions {
   slowMs?: number;
   /** `flaky` models fail this many times with 503 before answering. */
   flakyFailures?: number;
+  /** `throttled` models answer 429 with `Retry-After: 1` this many times before answering. */
+  throttledFailures?: number;
   /** False for servers that never send a usage chunk (some OpenAI-compatible servers). */
   streamUsage?: boolean;
   /** Serve `/v1/responses` natively: always for the openai flavor, on request for a compatible server. */
@@ -34,6 +36,8 @@ export interface RecordedRequest {
   path: string;
   headers: http.IncomingHttpHeaders;
   body: Record<string, unknown> | undefined;
+  /** When the request arrived (epoch ms). */
+  at: number;
 }
 
 /** Every answer of the mock reports this usage, so tests can check billing to the micro-dollar. */
@@ -74,14 +78,23 @@ export class MockUpstream extends EventEmitter {
   readonly requests: RecordedRequest[] = [];
   /** Streams the peer closed before their end. */
   aborted = 0;
+  /** Bytes written by `firehose` streams. */
+  firehoseBytes = 0;
   private server: http.Server | undefined;
   private readonly sockets = new Set<Socket>();
   private flakyLeft: number;
+  private throttledLeft: number;
   root = '';
 
   constructor(readonly options: MockOptions) {
     super();
     this.flakyLeft = options.flakyFailures ?? 2;
+    this.throttledLeft = options.throttledFailures ?? 1;
+  }
+
+  /** Connections open to this mock right now (keep-alive ones included): a leak shows up here. */
+  get openSockets(): number {
+    return this.sockets.size;
   }
 
   /** The base URL a provider entry points at: `{root}/v1`. */
@@ -130,7 +143,7 @@ export class MockUpstream extends EventEmitter {
       body = undefined;
     }
     const path = (req.url ?? '').split('?')[0];
-    this.requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body });
+    this.requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body, at: Date.now() });
     this.emit('request', this.requests.at(-1));
     if (this.options.apiKey !== undefined && req.headers.authorization !== `Bearer ${this.options.apiKey}`) return this.unauthorized(res);
     if (req.method === 'GET' && path === '/v1/models') return json(res, 200, this.options.flavor === 'hf' ? HF_MODELS : OPENAI_MODELS);
@@ -185,6 +198,16 @@ export class MockUpstream extends EventEmitter {
         return void res.write('{"id":"chatcmpl-cut","object":"chat.completion","choi', () => cutAfterFlush(res));
       case 'reset':
         return void req.socket.destroy();
+      case 'throttled':
+        if (this.throttledLeft-- > 0) {
+          res.setHeader('retry-after', '1');
+          return json(res, 429, { error: { message: 'Rate limit reached for requests', type: 'requests', param: null, code: 'rate_limit_exceeded' } });
+        }
+        break;
+      case 'endless':
+        // Headers at once, then a body that never ends: only the gateway's own timeout stops it.
+        if (!stream) return this.trickle(res);
+        break;
       case 'flaky':
         if (this.flakyLeft-- > 0) return json(res, 503, { error: 'Service temporarily unavailable' });
         break;
@@ -230,6 +253,7 @@ export class MockUpstream extends EventEmitter {
       await sleep(this.options.slowMs ?? 2000);
       if (res.destroyed) return;
     }
+    if (scenario === 'firehose') return this.firehose(res, chunk);
     if (scenario === 'endless') {
       for (let i = 0; ; i++) {
         if (!(await send(chunk({ content: ` word${i}` })))) return;
@@ -262,6 +286,23 @@ export class MockUpstream extends EventEmitter {
     finished = true;
     await send('[DONE]');
     res.end();
+  }
+
+  /** A JSON answer whose body never completes: a byte every 20 ms until the peer goes away. */
+  private trickle(res: http.ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"id":"chatcmpl-endless","choices":[');
+    const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(' ')), 20);
+    res.once('close', () => clearInterval(timer));
+  }
+
+  /** An endless stream of 16 KB chunks, as fast as the peer reads them (back-pressure respected, so it never buffers). */
+  private async firehose(res: http.ServerResponse, chunk: (delta: Record<string, unknown>) => unknown): Promise<void> {
+    const frame = `data: ${JSON.stringify(chunk({ content: 'x'.repeat(16 * 1024) }))}\n\n`;
+    while (!res.destroyed) {
+      this.firehoseBytes += frame.length;
+      if (!res.write(frame)) await drainedOrClosed(res);
+    }
   }
 
   private embeddings(res: http.ServerResponse, body: Record<string, unknown>): void {
@@ -318,6 +359,19 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 /** Cuts the connection once what was written has reached the peer, the way a crashing upstream does. */
 function cutAfterFlush(res: http.ServerResponse): void {
   setTimeout(() => res.socket?.destroy(), 20);
+}
+
+/** Waits for 'drain' or 'close', whichever comes first, leaving no listener behind. */
+function drainedOrClosed(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function sleep(ms: number): Promise<void> {
