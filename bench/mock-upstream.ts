@@ -1,6 +1,7 @@
 /**
  * A fast mock upstream for benchmarks: answers as fast as node:http can. The model name picks the shape:
- * `bench-json` → one chat.completion; `bench-sse-<chunks>-<delayMs>` → an SSE stream with a usage chunk.
+ * `bench-json` → one chat.completion (`bench-json-<ms>`: after that many milliseconds, like a model that thinks);
+ * `bench-sse-<chunks>-<delayMs>` → an SSE stream with a usage chunk.
  * Prints `port=<n>` on stdout once listening.
  */
 import http from 'node:http';
@@ -39,8 +40,13 @@ const server = http.createServer((req, res) => {
     const model = /"model"\s*:\s*"([^"]+)"/.exec(Buffer.concat(parts).toString())?.[1] ?? 'bench-json';
     const sse = /^bench-sse-(\d+)-(\d+)$/.exec(model);
     if (sse) return void stream(res, model, Number(sse[1]), Number(sse[2]));
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': JSON_BODY.length });
-    res.end(JSON_BODY);
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': JSON_BODY.length });
+      res.end(JSON_BODY);
+    };
+    const delayMs = Number(/^bench-json-(\d+)$/.exec(model)?.[1] ?? 0);
+    if (delayMs > 0) setTimeout(answer, delayMs);
+    else answer();
   });
 });
 server.keepAliveTimeout = 60_000;

@@ -22,13 +22,17 @@ const { values: args } = parseArgs({
   options: {
     pg: { type: 'boolean' },
     redis: { type: 'boolean' },
-    duration: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '4' },
     reps: { type: 'string', default: '3' },
     chunks: { type: 'string', default: '50' },
     'chunk-delay-ms': { type: 'string', default: '0' },
     'slow-streams': { type: 'string', default: '1000' },
+    'model-ms': { type: 'string', default: '20' },
+    'model-chunk-ms': { type: 'string', default: '2' },
   },
 });
+const MODEL_MS = Number(args['model-ms']);
+const MODEL_CHUNK_MS = Number(args['model-chunk-ms']);
 const DURATION = Number(args.duration);
 const REPS = Number(args.reps);
 const SSE_MODEL = `bench-sse-${args.chunks}-${args['chunk-delay-ms']}`;
@@ -113,12 +117,16 @@ async function main(): Promise<void> {
 
     for (const target of targets) await autocannon({ url: `${target.url}/v1/chat/completions`, method: 'POST', body: body('bench-json'), headers: { 'content-type': 'application/json', ...target.headers }, connections: 16, duration: 1 });
 
+    // An upstream that answers at once makes the run CPU-bound: it measures what each proxy costs per request.
+    // The two "model" scenarios add a model's own time, as every real upstream has.
     const scenarios: [string, string, boolean, number][] = [
       ['json c1', 'bench-json', false, 1],
       ['json c16', 'bench-json', false, 16],
       ['json c64', 'bench-json', false, 64],
       ['sse c1', SSE_MODEL, true, 1],
       ['sse c16', SSE_MODEL, true, 16],
+      [`json c64, model ${MODEL_MS} ms`, `bench-json-${MODEL_MS}`, false, 64],
+      [`sse c16, ${args.chunks} chunks × ${MODEL_CHUNK_MS} ms`, `bench-sse-${args.chunks}-${MODEL_CHUNK_MS}`, true, 16],
     ];
     const report: Report = { machine: machine(), startedAt: new Date(started).toISOString(), durationS: DURATION, reps: REPS, sseModel: SSE_MODEL, scenarios: {}, precise: {}, slowStreams: [] };
     for (const [label, model, stream, connections] of scenarios) {
