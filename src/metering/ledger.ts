@@ -5,6 +5,7 @@
  * same transaction as the usage rows and ledger entries. A CHECK constraint keeps balances ≥ 0 whatever happens.
  */
 import { isPostgres, type Db } from '../db/knex.ts';
+import { bulkInsert, type BulkTable } from '../db/bulk-insert.ts';
 import { rows, type Queryable } from '../db/sql.ts';
 import { InsufficientCreditsError, InvalidApiKeyError, TrialExhaustedError, type GatewayError } from '../errors/gateway-error.ts';
 
@@ -23,6 +24,11 @@ export interface Settlement {
   chargedMicro: number;
   chargedTokens: number;
 }
+
+const LEDGER_TABLE: BulkTable = {
+  table: 'credit_ledger',
+  columns: [['key_id', 'text'], ['kind', 'text'], ['amount_micro', 'bigint'], ['request_id', 'text'], ['created_at', 'bigint']],
+};
 
 const TAKE = `UPDATE api_keys SET balance_micro = balance_micro - ?, trial_tokens = trial_tokens - ?
   WHERE id = ? AND revoked = ? AND (balance_micro IS NULL OR balance_micro >= ?) AND (trial_tokens IS NULL OR trial_tokens >= ?)
@@ -112,7 +118,7 @@ export async function applySettlements(trx: Queryable, settlements: readonly Set
   const ledgerRows = [...charged.values()]
     .filter((item) => item.chargedMicro > 0)
     .map((item) => ({ key_id: item.keyId, kind: 'charge', amount_micro: -item.chargedMicro, request_id: item.requestId, created_at: now }));
-  for (let i = 0; i < ledgerRows.length; i += 200) await trx('credit_ledger').insert(ledgerRows.slice(i, i + 200));
+  await bulkInsert(trx, LEDGER_TABLE, ledgerRows);
   return { charged, missing };
 }
 

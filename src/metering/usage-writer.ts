@@ -4,7 +4,7 @@
  * is retried; `drain()` writes everything on shutdown.
  */
 import type { Db } from '../db/knex.ts';
-import type { Queryable } from '../db/sql.ts';
+import { bulkInsert, type BulkTable } from '../db/bulk-insert.ts';
 import type { Logger } from '../logging.ts';
 import { applySettlements, type Settlement } from './ledger.ts';
 import { claimSpilledRows, spillRows } from './usage-spill.ts';
@@ -28,27 +28,17 @@ export interface UsageRow {
   created_at: number;
 }
 
-const COLUMNS: readonly (keyof UsageRow)[] = [
-  'request_id', 'key_id', 'endpoint', 'provider', 'model', 'prompt_tokens', 'completion_tokens', 'cost_micro',
-  'status', 'error_code', 'latency_ms', 'ttft_ms', 'stream', 'estimated', 'attempts', 'created_at',
-];
-const ROW = `(${COLUMNS.map(() => '?').join(', ')})`;
-const insertSql = new Map<number, string>();
-
-/**
- * One multi-row INSERT of usage rows; the statement text is built once per row count. The knex query builder
- * compiled a fresh statement for every batch, a measurable share of the gateway's CPU under load.
- */
-async function insertUsageRows(trx: Queryable, rows: readonly UsageRow[]): Promise<void> {
-  let sql = insertSql.get(rows.length);
-  if (!sql) {
-    sql = `INSERT INTO usage (${COLUMNS.join(', ')}) VALUES ${Array.from({ length: rows.length }, () => ROW).join(', ')} ON CONFLICT (request_id) DO NOTHING`;
-    if (insertSql.size < 200) insertSql.set(rows.length, sql);
-  }
-  const bindings: (string | number | boolean | null)[] = [];
-  for (const row of rows) for (const column of COLUMNS) bindings.push(row[column]);
-  await trx.raw(sql, bindings);
-}
+/** The usage table's columns, as the bulk insert unpacks them. */
+export const USAGE_TABLE: BulkTable = {
+  table: 'usage',
+  uniqueColumn: 'request_id',
+  columns: [
+    ['request_id', 'text'], ['key_id', 'text'], ['endpoint', 'text'], ['provider', 'text'], ['model', 'text'],
+    ['prompt_tokens', 'integer'], ['completion_tokens', 'integer'], ['cost_micro', 'bigint'], ['status', 'integer'],
+    ['error_code', 'text'], ['latency_ms', 'integer'], ['ttft_ms', 'integer'], ['stream', 'boolean'],
+    ['estimated', 'boolean'], ['attempts', 'integer'], ['created_at', 'bigint'],
+  ],
+};
 
 export interface FinishedRequest {
   row: UsageRow;
@@ -190,7 +180,7 @@ export class UsageWriter {
         const final = item.settlement && booked.charged.get(item.settlement.requestId);
         return final && final.chargedMicro !== item.settlement!.chargedMicro ? { ...item.row, cost_micro: final.chargedMicro } : item.row;
       });
-      for (let i = 0; i < rowsToWrite.length; i += 100) await insertUsageRows(trx, rowsToWrite.slice(i, i + 100));
+      await bulkInsert(trx, USAGE_TABLE, rowsToWrite);
       return booked.missing;
     });
     this.options.onCommitted?.(settlements, missing);
