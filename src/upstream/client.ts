@@ -136,15 +136,14 @@ export class UpstreamClient {
     }
   }
 
-  private async *events(body: Dispatcher.ResponseData['body'], call: CallContext): AsyncGenerator<SseEvent> {
-    try {
-      yield* parseSse(body);
-    } catch (error) {
-      throw this.transportError(error, 'body', call);
-    } finally {
+  private events(body: Dispatcher.ResponseData['body'], call: CallContext): AsyncGenerator<SseEvent> {
+    return parseSse(body, {
+      mapError: (error) => this.transportError(error, 'body', call),
       // A consumer that stops early (client gone, error) must not leave the upstream generating.
-      if (!body.destroyed) body.destroy();
-    }
+      onDone: () => {
+        if (!body.destroyed) body.destroy();
+      },
+    });
   }
 
   private parseJson(raw: string): unknown {
