@@ -1,23 +1,11 @@
 /** Usage rows as users see them (SPEC §4), per request or grouped, and per-key totals. */
 import { microToUsd } from '../metering/pricing.ts';
+import type { UsageRow } from '../metering/usage-writer.ts';
 import type { Queryable } from './sql.ts';
 
-export interface UsageView {
-  request_id: string;
-  key_id: string | null;
-  endpoint: string;
-  provider: string | null;
-  model: string | null;
-  prompt_tokens: number;
-  completion_tokens: number;
+/** A usage row as the CLI and the admin API show it: dollars, and an ISO time. */
+export interface UsageView extends Omit<UsageRow, 'cost_micro' | 'created_at'> {
   cost_usd: number;
-  status: number;
-  error_code: string | null;
-  latency_ms: number;
-  ttft_ms: number | null;
-  stream: boolean;
-  estimated: boolean;
-  attempts: number;
   created_at: string;
 }
 
@@ -34,11 +22,10 @@ export interface UsageGroup extends UsageTotals {
   group: string | null;
 }
 
-interface UsageDbRow extends Omit<UsageView, 'cost_usd' | 'stream' | 'estimated' | 'created_at'> {
-  cost_micro: number;
+/** SQLite answers booleans as 0/1. */
+interface UsageDbRow extends Omit<UsageRow, 'stream' | 'estimated'> {
   stream: boolean | number;
   estimated: boolean | number;
-  created_at: number;
 }
 
 function filtered(db: Queryable, filter: UsageFilter) {

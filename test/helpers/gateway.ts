@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { configFromObject, type Config } from '../../src/config/load.ts';
 import { createKey, type KeyCreateInput, type KeyRecord } from '../../src/db/keys-repo.ts';
 import { createLogger } from '../../src/logging.ts';
+import type { UsageRow } from '../../src/metering/usage-writer.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -108,16 +109,8 @@ export function compatibleEntry(url: string, extra: PlainObject = {}): PlainObje
   return { plugin: 'openai-compatible', base_url: url, models: ['llama3*', 'nomic-*'], retries: { attempts: 0 }, ...extra };
 }
 
-export interface UsageDbRow {
-  request_id: string;
-  endpoint: string;
-  provider: string | null;
-  model: string | null;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cost_micro: number;
-  status: number;
-  error_code: string | null;
+/** A usage row as the database returns it (SQLite answers booleans as 0/1). */
+export interface UsageDbRow extends Omit<UsageRow, 'stream' | 'estimated'> {
   stream: boolean | number;
   estimated: boolean | number;
 }

@@ -1,0 +1,43 @@
+/** The Redis client for shared rate limits: fails fast while disconnected and reconnects by itself. */
+import type { RedisReply } from 'rate-limit-redis';
+import type { Logger } from './logging.ts';
+
+export interface RedisHandle {
+  sendCommand: (...args: string[]) => Promise<RedisReply>;
+  ping: () => Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * Start-up waits a little for the first connection but never blocks on a Redis that is down: `on_store_error`
+ * applies until it is back. With no offline queue, a command while disconnected fails at once instead of waiting.
+ */
+export async function connectRedis(url: string, logger: Logger): Promise<RedisHandle> {
+  // Loaded only with `store: redis`: a gateway keeping limits in memory does not pay for the client.
+  const { createClient } = await import('redis');
+  const client = createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
+  });
+  let lastLog = 0;
+  client.on('error', (error: Error) => {
+    if (Date.now() - lastLog > 5000) {
+      lastLog = Date.now();
+      logger.error('redis connection error', { error: error.message });
+    }
+  });
+  const connected = client.connect().then(
+    () => true,
+    () => false,
+  );
+  const up = await Promise.race([connected, new Promise<boolean>((resolve) => setTimeout(resolve, 2000, false).unref())]);
+  if (!up) logger.error('redis is not reachable at start; rate limits follow rate_limit.on_store_error until it is');
+  return {
+    sendCommand: (...args) => client.sendCommand(args) as Promise<RedisReply>,
+    ping: () => client.ping(),
+    async close() {
+      if (client.isOpen) await client.quit().catch(() => undefined);
+    },
+  };
+}
