@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from './config/load.ts';
 import { answerClientError, answerRaw } from './raw-answers.ts';
+import { InFlight } from './util/in-flight.ts';
 
 export function createHttpServer(options: Config['server'], app: http.RequestListener): http.Server {
   const server = http.createServer(
@@ -40,25 +41,11 @@ export function listen(server: http.Server, port: number, host: string): Promise
 }
 
 /** Counts requests in progress so shutdown can wait for them. */
-export function trackInFlight(server: http.Server): { settled(deadline: number): Promise<void> } {
-  let active = 0;
-  let idle: (() => void) | undefined;
+export function trackInFlight(server: http.Server): InFlight {
+  const requests = new InFlight();
   server.on('request', (_req, res: http.ServerResponse) => {
-    active++;
-    res.once('close', () => {
-      if (--active === 0) idle?.();
-    });
+    requests.enter();
+    res.once('close', () => requests.leave());
   });
-  return {
-    settled(deadline) {
-      if (active === 0) return Promise.resolve();
-      return new Promise((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-        idle = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    },
-  };
+  return requests;
 }

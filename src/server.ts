@@ -75,7 +75,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         const deadline = Date.now() + config.server.shutdown_grace_ms;
         server.close();
         server.closeIdleConnections();
-        await inFlight.settled(deadline);
+        await inFlight.idle(deadline);
         server.closeAllConnections();
         // Calls cut off just now still have to price what they streamed before their rows can be written.
         await deps.meter.settled(Date.now() + 2000);

@@ -8,6 +8,7 @@ import type { CallRecord } from '../proxy/call-record.ts';
 import type { LeaseBook } from './lease-book.ts';
 import { costMicro, microToUsd, type PriceBook } from './pricing.ts';
 import { reservePromptTokens } from './tokens.ts';
+import { InFlight } from '../util/in-flight.ts';
 import type { UsageWriter } from './usage-writer.ts';
 
 export interface TokenUsage {
@@ -27,8 +28,7 @@ export interface GatewayUsage {
 
 export class Meter {
   /** Calls begun and not yet finished: shutdown waits for them before the last flush. */
-  private open = 0;
-  private idle: (() => void) | undefined;
+  private readonly calls = new InFlight();
 
   constructor(
     private readonly leases: LeaseBook,
@@ -68,24 +68,17 @@ export class Meter {
   }
 
   begin(): void {
-    this.open++;
+    this.calls.enter();
   }
 
   /** Resolves once every begun call has finished, or at `deadline` (epoch ms). */
-  async settled(deadline: number): Promise<void> {
-    if (this.open === 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-      this.idle = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  settled(deadline: number): Promise<void> {
+    return this.calls.idle(deadline);
   }
 
   /** Queues the usage row and the settlement of the hold; called once per call by its CallRecord. */
   finish(call: CallRecord): void {
-    if (--this.open === 0) this.idle?.();
+    this.calls.leave();
     const hold = call.hold;
     this.writer.enqueue({
       row: call.toUsageRow(),
