@@ -87,6 +87,7 @@ export function createApp(deps: AppDeps): Express {
       metricsToken: config.metrics.token,
       pingRedis: deps.redis?.ping,
       usagePending: () => deps.writer.pending,
+      usageWritesOk: () => deps.writer.healthy,
       draining: deps.draining,
     }),
   );

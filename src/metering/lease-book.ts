@@ -27,6 +27,8 @@ interface Lease extends LeaseRef {
   owedMicro: number;
   owedTokens: number;
   lastActive: number;
+  /** When it last grew: a lease grown after a renewal began cannot be judged by that renewal. */
+  grownAt: number;
   /** A database operation on this lease in progress; others wait for it. */
   busy: Promise<void> | undefined;
 }
@@ -77,7 +79,7 @@ export class LeaseBook {
   private leaseOf(keyId: string): Lease {
     let lease = this.leases.get(keyId);
     if (!lease) {
-      lease = { id: `${this.instanceId}:${keyId}`, keyId, instanceId: this.instanceId, leasedMicro: 0, leasedTokens: 0, heldMicro: 0, heldTokens: 0, owedMicro: 0, owedTokens: 0, lastActive: Date.now(), busy: undefined };
+      lease = { id: `${this.instanceId}:${keyId}`, keyId, instanceId: this.instanceId, leasedMicro: 0, leasedTokens: 0, heldMicro: 0, heldTokens: 0, owedMicro: 0, owedTokens: 0, lastActive: Date.now(), grownAt: 0, busy: undefined };
       this.leases.set(keyId, lease);
     }
     return lease;
@@ -92,6 +94,7 @@ export class LeaseBook {
     try {
       for (const [addMicro, addTokens] of [[shortMicro + extraMicro, shortTokens + extraTokens], [shortMicro, shortTokens]]) {
         if (await growLease(this.db, lease, addMicro, addTokens, this.options.ttlMs)) {
+          lease.grownAt = Date.now();
           lease.leasedMicro += addMicro;
           lease.leasedTokens += addTokens;
           return;
@@ -133,9 +136,15 @@ export class LeaseBook {
     for (const leaseId of missing) this.forget(leaseId);
   }
 
-  /** Leases released by another instance (this one was taken for dead) no longer back anything. */
-  keepOnly(existing: ReadonlySet<string>): void {
-    for (const lease of this.leases.values()) if (lease.leasedMicro + lease.leasedTokens > 0 && !existing.has(lease.id)) this.forget(lease.id);
+  /**
+   * Leases released by another instance (this one was taken for dead) no longer back anything. `renewedSince` is
+   * when the renewal that found `existing` began: a lease that grew since then may be missing from it for that alone.
+   */
+  keepOnly(existing: ReadonlySet<string>, renewedSince: number): void {
+    for (const lease of this.leases.values()) {
+      if (lease.busy || lease.grownAt >= renewedSince || existing.has(lease.id)) continue;
+      if (lease.leasedMicro + lease.leasedTokens > 0) this.forget(lease.id);
+    }
   }
 
   private forget(leaseId: string): void {

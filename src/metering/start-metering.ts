@@ -22,7 +22,10 @@ export async function startMetering(db: Db, metering: Config['metering'], logger
   const heartbeat = new InstanceHeartbeat(instanceId, db, logger, {
     heartbeatMs: metering.instance_heartbeat_ms,
     staleMs: metering.instance_stale_ms,
-    onBeat: async (now) => leases.keepOnly(await renewLeases(db, instanceId, now + metering.reservation_ttl_ms)),
+    onBeat: async (now) => {
+      const since = Date.now();
+      leases.keepOnly(await renewLeases(db, instanceId, now + metering.reservation_ttl_ms), since);
+    },
   });
   // The first beat releases what dead instances held, before this one serves anything.
   await heartbeat.start();

@@ -12,6 +12,8 @@ export interface HealthDeps {
   /** Resolves when Redis answers a PING; absent when limits are kept in memory. */
   pingRedis?: () => Promise<unknown>;
   usagePending: () => number;
+  /** False while usage rows fail to reach the database (it may answer reads and still refuse writes). */
+  usageWritesOk: () => boolean;
   draining: () => boolean;
 }
 
@@ -29,6 +31,7 @@ export function healthRouter(deps: HealthDeps): Router {
   router.get('/health', async function health(_req, res) {
     const checks: Record<string, string> = { database: await probe(() => deps.db.raw('SELECT 1')) };
     if (deps.pingRedis) checks.redis = await probe(deps.pingRedis);
+    checks.usage_writes = deps.usageWritesOk() ? 'ok' : 'failing';
     const ready = !deps.draining() && Object.values(checks).every((status) => status === 'ok');
     res.status(ready ? 200 : 503).json({
       status: deps.draining() ? 'draining' : ready ? 'ok' : 'degraded',

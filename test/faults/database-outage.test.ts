@@ -108,6 +108,11 @@ describe('database outages', function () {
       // Unmetered calls need no write before the call: they are served, and their rows wait in the queue.
       assert.ok((await burst(gateway, unmetered.secret, 5)).every(({ status }) => status === 200));
       assert.ok(gateway.running.deps.writer.pending > 0, 'rows are queued while the database refuses writes');
+      // SQLite still answers reads under another connection's write lock: readiness says what fails.
+      await eventually(() => !gateway.running.deps.writer.healthy, 10_000);
+      const health = await fetch(`${gateway.url}/health`);
+      assert.equal(health.status, 503);
+      assert.equal(((await health.json()) as { checks: { usage_writes: string } }).checks.usage_writes, 'failing');
       // Every route that writes says 503 too, the admin API included.
       const admin = await fetch(`${gateway.url}/admin/keys`, {
         method: 'POST',

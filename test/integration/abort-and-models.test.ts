@@ -90,6 +90,7 @@ describe('client aborts, models, health and metrics', () => {
     const body = (await response.json()) as { status: string; checks: Record<string, string> };
     assert.equal(body.status, 'ok');
     assert.equal(body.checks.database, 'ok');
+    assert.equal(body.checks.usage_writes, 'ok');
     assert.equal(response.headers.get('x-content-type-options'), 'nosniff', 'security headers on health routes');
   });
 
