@@ -4,7 +4,7 @@
  * of parameters through knex and the driver cost more CPU than the gateway's whole request path.
  */
 import type { Knex } from 'knex';
-import type { Queryable } from './sql.ts';
+import { rows as selectRows, type Queryable } from './sql.ts';
 
 export type ColumnType = 'text' | 'bigint' | 'integer' | 'boolean';
 
@@ -34,8 +34,10 @@ function statementFor(spec: BulkTable, postgres: boolean): string {
   return postgres ? built.pg : built.sqlite;
 }
 
-export async function bulkInsert(db: Queryable, spec: BulkTable, rows: readonly object[]): Promise<void> {
-  if (rows.length === 0) return;
+/** Inserts the rows; with `returning`, answers that column of the rows really inserted (conflicts skipped). */
+export async function bulkInsert<T extends object = Record<string, unknown>>(db: Queryable, spec: BulkTable, rows: readonly object[], returning?: string): Promise<T[]> {
+  if (rows.length === 0) return [];
   const postgres = (db as Knex).client.config.client === 'pg';
-  await db.raw(statementFor(spec, postgres), [JSON.stringify(rows)]);
+  const sql = statementFor(spec, postgres) + (returning ? ` RETURNING ${returning}` : '');
+  return selectRows<T>(db, sql, [JSON.stringify(rows)]);
 }

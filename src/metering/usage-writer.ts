@@ -171,19 +171,29 @@ export class UsageWriter {
     if (items.length > 0) this.logger.info('spilled usage rows queued again', { count: items.length });
   }
 
+  /**
+   * One transaction: the usage rows first, then the settlements of the rows that were really inserted. A row that
+   * is already there (a batch whose commit looked failed but was not, or a spill replayed twice) is not charged
+   * again: usage row and charge are written exactly once, together.
+   */
   private async writeBatch(batch: FinishedRequest[]): Promise<void> {
     const now = Date.now();
-    const settlements = batch.flatMap((item) => (item.settlement ? [item.settlement] : []));
     const missing = await this.db.transaction(async (trx) => {
+      const inserted = await bulkInsert<{ request_id: string }>(trx, USAGE_TABLE, batch.map((item) => item.row), 'request_id');
+      const fresh = new Set(inserted.map((row) => row.request_id));
+      const settlements = batch.flatMap((item) => (item.settlement && fresh.has(item.row.request_id) ? [item.settlement] : []));
       const booked = await applySettlements(trx, settlements, now);
-      const rowsToWrite = batch.map((item) => {
-        const final = item.settlement && booked.charged.get(item.settlement.requestId);
-        return final && final.chargedMicro !== item.settlement!.chargedMicro ? { ...item.row, cost_micro: final.chargedMicro } : item.row;
-      });
-      await bulkInsert(trx, USAGE_TABLE, rowsToWrite);
+      for (const settlement of settlements) {
+        // Rare: a lease gone and a balance that cannot pay; the row must show what was really charged.
+        const final = booked.charged.get(settlement.requestId);
+        if (final && final.chargedMicro !== settlement.chargedMicro) {
+          await trx('usage').where({ request_id: settlement.requestId }).update({ cost_micro: final.chargedMicro });
+        }
+      }
       return booked.missing;
     });
-    this.options.onCommitted?.(settlements, missing);
+    // Every settlement of the batch is off this instance's books now: charged here, or by the earlier write.
+    this.options.onCommitted?.(batch.flatMap((item) => (item.settlement ? [item.settlement] : [])), missing);
   }
 
   /**
