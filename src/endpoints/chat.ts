@@ -47,13 +47,12 @@ function maxOutput(maxCompletion: number | null | undefined, maxTokens: number |
 }
 
 /**
- * Removes `provider`, always asks a stream for its usage (many upstreams omit it otherwise) and, for a metered
- * call without an output bound, sets the one that was reserved.
+ * Always asks a stream for its usage (many upstreams omit it otherwise) and, for a metered call without an output
+ * bound, sets the one that was reserved.
  */
-export function prepareChat(body: JsonObject, parsed: ParsedCall, outputCap: number | undefined): JsonObject {
-  const { provider: _provider, ...upstream } = body;
+export function prepareChat(upstream: JsonObject, parsed: ParsedCall, outputCap: number | undefined): JsonObject {
   if (parsed.stream) upstream.stream_options = { ...(upstream.stream_options as JsonObject | undefined), include_usage: true };
-  if (outputCap !== undefined) upstream.max_completion_tokens = Math.max(1, Math.floor(outputCap / ((body.n as number | undefined) ?? 1)));
+  if (outputCap !== undefined) upstream.max_completion_tokens = Math.max(1, Math.floor(outputCap / ((upstream.n as number | undefined) ?? 1)));
   return upstream;
 }
 

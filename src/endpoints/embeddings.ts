@@ -53,11 +53,6 @@ export function countInputTokens(input: string | string[] | number[] | number[][
   return total;
 }
 
-function prepareEmbeddings(body: JsonObject): JsonObject {
-  const { provider: _provider, ...upstream } = body;
-  return upstream;
-}
-
 async function embed(target: Target, body: JsonObject, call: CallContext): Promise<JsonResult> {
   const provider = target.provider.provider;
   if (!provider.embeddings) {
@@ -88,7 +83,6 @@ function noStream(): never {
 export const embeddingsOperation: Operation = {
   endpoint: 'embeddings',
   parse: parseEmbeddings,
-  prepare: prepareEmbeddings,
   json: embed,
   stream: (): Promise<StreamResult> => noStream(),
   usageOf: embeddingsUsage,

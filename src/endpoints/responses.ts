@@ -15,9 +15,8 @@ import { toChatRequest, type ItemResolver } from './responses/translate-request.
 import { fromChatCompletion } from './responses/translate-response.ts';
 import { translateChatStream } from './responses/translate-stream.ts';
 
-/** Removes `provider` and, for a metered call without an output bound, sets the one that was reserved. */
-export function prepareResponses(body: JsonObject, _parsed: ParsedCall, outputCap: number | undefined): JsonObject {
-  const { provider: _provider, ...upstream } = body;
+/** For a metered call without an output bound, sets the one that was reserved. */
+export function prepareResponses(upstream: JsonObject, _parsed: ParsedCall, outputCap: number | undefined): JsonObject {
   if (outputCap !== undefined) upstream.max_output_tokens = outputCap;
   return upstream;
 }

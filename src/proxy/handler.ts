@@ -44,7 +44,9 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
       const cap = parsed.generates ? (parsed.maxOutputTokens ?? deps.defaultMaxTokens) : 0;
       await deps.meter.reserve(call, key, targets, parsed.promptTokens, cap);
       const outputCap = parsed.generates && Meter.isMetered(key) && parsed.maxOutputTokens === undefined ? cap : undefined;
-      const body = operation.prepare(req.body as JsonObject, parsed, outputCap);
+      // SPEC §3: the `provider` field picks an entry and never goes upstream, whatever the endpoint.
+      const { provider: _provider, ...upstream } = req.body as JsonObject;
+      const body = operation.prepare?.(upstream, parsed, outputCap) ?? upstream;
       if (parsed.stream) await relayStream(deps, operation, call, res, targets, body, parsed);
       else await relayJson(deps, operation, call, res, targets, body, parsed);
     } catch (error) {

@@ -45,8 +45,11 @@ export interface Operation {
   endpoint: Endpoint;
   /** Throws InvalidRequestError for a malformed body. */
   parse(body: JsonObject): ParsedCall;
-  /** The upstream body; `outputCap` is set when a metered call must bound its output to what it reserved. */
-  prepare(body: JsonObject, parsed: ParsedCall, outputCap: number | undefined): JsonObject;
+  /**
+   * Adjusts the upstream body (a copy, `provider` already removed, the operation's to change); `outputCap` is set
+   * when a metered call must bound its output to what it reserved. Absent: the body goes as it is.
+   */
+  prepare?(body: JsonObject, parsed: ParsedCall, outputCap: number | undefined): JsonObject;
   json(target: Target, body: JsonObject, call: OperationContext): Promise<JsonResult>;
   stream(target: Target, body: JsonObject, call: OperationContext, parsed: ParsedCall): Promise<StreamResult>;
   usageOf(body: JsonObject, parsed: ParsedCall): TokenUsage;
