@@ -52,13 +52,33 @@ export interface ProviderSetup<C> {
   logger: PluginLogger;
 }
 
-/** One configured provider entry. Bodies are OpenAI-shaped JSON; `model` and `messages`/`input` are already checked. */
+/**
+ * The wire dialects a client can speak to the gateway. A provider implements the ones its upstream speaks natively;
+ * the core translates every other dialect through chat completions (see src/dialects/), so no plugin carries a
+ * copy of a mapping.
+ */
+export type Dialect = 'chat' | 'responses' | 'completions' | 'messages';
+
+/**
+ * One configured provider entry. Bodies are in the method's own dialect, `model` and the dialect's required fields
+ * already checked. A provider implements `chat` + `chatStream`, or `messages` + `messagesStream` (the core then
+ * reaches it for chat through the Messages translation); every other method is optional.
+ */
 export interface Provider {
-  chat(request: JsonObject, call: CallContext): Promise<JsonResult>;
-  chatStream(request: JsonObject, call: CallContext): Promise<StreamResult>;
+  /** OpenAI Chat Completions. */
+  chat?(request: JsonObject, call: CallContext): Promise<JsonResult>;
+  chatStream?(request: JsonObject, call: CallContext): Promise<StreamResult>;
   /** Native Responses API; without it the core translates `/v1/responses` to chat completions. */
   responses?(request: JsonObject, call: CallContext): Promise<JsonResult>;
   responsesStream?(request: JsonObject, call: CallContext): Promise<StreamResult>;
+  /** Native legacy completions (`/completions`); without it the core translates `/v1/completions` to chat. */
+  completions?(request: JsonObject, call: CallContext): Promise<JsonResult>;
+  completionsStream?(request: JsonObject, call: CallContext): Promise<StreamResult>;
+  /** Native Anthropic Messages; without it the core translates `/v1/messages` to chat completions. */
+  messages?(request: JsonObject, call: CallContext): Promise<JsonResult>;
+  messagesStream?(request: JsonObject, call: CallContext): Promise<StreamResult>;
+  /** Native `/v1/messages/count_tokens` (answers `{"input_tokens": N}`); without it the gateway counts itself. */
+  countTokens?(request: JsonObject, call: CallContext): Promise<JsonResult>;
   embeddings?(request: JsonObject, call: CallContext): Promise<JsonResult>;
   listModels?(call: CallContext): Promise<ModelInfo[]>;
   /** False when the upstream's streams carry no usage chunk even when asked: the core then counts tokens itself. */

@@ -6,6 +6,7 @@ import type { JsonObject } from '../plugin-sdk.ts';
 import type { Operation, ParsedCall } from '../proxy/operation.ts';
 import { validateBody } from '../proxy/validate.ts';
 import { ChatStreamMeter } from './chat-stream-meter.ts';
+import { chatJson, chatStream } from '../dialects/chat-bridge.ts';
 
 const message = z.looseObject({
   role: z.string().min(1).max(64),
@@ -81,8 +82,8 @@ export const chatOperation: Operation = {
   endpoint: 'chat',
   parse: parseChat,
   prepare: prepareChat,
-  json: (target, body, call) => target.provider.provider.chat(body, call),
-  stream: (target, body, call) => target.provider.provider.chatStream(body, call),
+  json: (target, body, call) => chatJson(target.provider.provider, target.provider.name, body, call),
+  stream: (target, body, call) => chatStream(target.provider.provider, target.provider.name, body, call),
   usageOf: chatUsage,
   meter: (parsed, target) => new ChatStreamMeter(parsed.promptTokens, parsed.clientWantsUsage, target.provider.name),
 };

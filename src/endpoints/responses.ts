@@ -2,6 +2,7 @@
  * `POST /v1/responses`: natively where the serving provider has a Responses API, otherwise translated to chat
  * completions and back. The choice is made per target, so a fallback may serve the other way than the primary.
  */
+import { chatJson, chatStream } from '../dialects/chat-bridge.ts';
 import type { TokenUsage } from '../metering/meter.ts';
 import { countTextTokens } from '../metering/tokens.ts';
 import type { JsonObject, JsonResult, SseEvent, StreamResult } from '../plugin-sdk.ts';
@@ -38,7 +39,7 @@ function rememberer(body: JsonObject, call: OperationContext): ((output: JsonObj
 async function respond(target: Target, body: JsonObject, call: OperationContext): Promise<JsonResult> {
   const provider = target.provider.provider;
   if (provider.responses) return provider.responses(body, call);
-  const chat = await provider.chat(toChatRequest(body, false, resolver(call)), call);
+  const chat = await chatJson(provider, target.provider.name, toChatRequest(body, false, resolver(call)), call);
   const response = fromChatCompletion(chat.body, body, target.provider.name);
   rememberer(body, call)?.(response.output as JsonObject[]);
   return { body: response, headers: chat.headers };
@@ -50,7 +51,7 @@ async function respondStream(target: Target, body: JsonObject, call: OperationCo
     const native = await provider.responsesStream(body, call);
     return { events: withEventNames(native.events), headers: native.headers };
   }
-  const chat = await provider.chatStream(toChatRequest(body, true, resolver(call)), call);
+  const chat = await chatStream(provider, target.provider.name, toChatRequest(body, true, resolver(call)), call);
   return { events: translateChatStream(chat.events, body, target.provider.name, rememberer(body, call)), headers: chat.headers };
 }
 

@@ -44,6 +44,8 @@ export async function loadProviders(config: Config, logger: Logger): Promise<Loa
       connectTimeoutMs: entry.connect_timeout_ms,
       logger: logger.child({ provider: name }),
     });
+    const problem = checkProvider(provider);
+    if (problem) throw new ConfigError(['providers', name, 'plugin'], `plugin '${entry.plugin}' created a malformed provider: ${problem}`, 'SY_PLUGIN_INVALID');
     loaded.push({ name, plugin: entry.plugin, entry, provider, timeoutMs, matches: compileGlobs(entry.models) });
   }
   return loaded;
@@ -72,5 +74,13 @@ function checkPlugin(candidate: unknown, folder: string): string | undefined {
   if (typeof plugin.version !== 'string' || !/^\d+\.\d+\.\d+/.test(plugin.version)) return 'version must be a semver string';
   if (typeof plugin.configSchema?.safeParse !== 'function') return 'configSchema must be a zod schema';
   if (typeof plugin.create !== 'function') return 'create(setup) must be a function';
+  return undefined;
+}
+
+/** A provider must be reachable for chat: natively, or through the Messages dialect the core translates to. */
+function checkProvider(provider: Provider): string | undefined {
+  const chat = typeof provider?.chat === 'function' && typeof provider.chatStream === 'function';
+  const messages = typeof provider?.messages === 'function' && typeof provider.messagesStream === 'function';
+  if (!chat && !messages) return 'it implements neither chat + chatStream nor messages + messagesStream';
   return undefined;
 }
