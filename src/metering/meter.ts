@@ -16,6 +16,12 @@ export interface TokenUsage {
   completionTokens: number;
   /** True when the gateway counted the tokens itself. */
   estimated: boolean;
+  /**
+   * Prompt-cache tokens (Anthropic's `cache_read_input_tokens` / `cache_creation_input_tokens`), included in
+   * `promptTokens` as well; priced with the `cache_read` / `cache_write` pricing keys when those are set.
+   */
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
 }
 
 /** The `gateway_usage` object added to answers (SPEC §3). */

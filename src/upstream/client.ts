@@ -21,6 +21,11 @@ export interface CallContext {
   requestId: string;
   /** Aborts when the client disconnects or the gateway gives up; its reason says which. */
   signal: AbortSignal;
+  /**
+   * Client headers a native passthrough forwards unchanged (lower-case names), e.g. `anthropic-version` and
+   * `anthropic-beta` on `/v1/messages`. Only the endpoint's own allow-list is copied here, never auth headers.
+   */
+  clientHeaders?: Readonly<Record<string, string>>;
 }
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
