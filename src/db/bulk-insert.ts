@@ -13,6 +13,16 @@ export interface BulkTable {
   columns: readonly (readonly [name: string, type: ColumnType])[];
   /** Rows whose value here already exists are skipped (ON CONFLICT DO NOTHING). */
   uniqueColumn?: string;
+  /** Rows whose key here already exists add these columns to the row that is there (counters, sums). */
+  addOnConflict?: { key: readonly string[]; sums: readonly string[] };
+}
+
+function conflictClause(spec: BulkTable): string {
+  if (spec.addOnConflict) {
+    const { key, sums } = spec.addOnConflict;
+    return ` ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${sums.map((name) => `${name} = ${spec.table}.${name} + excluded.${name}`).join(', ')}`;
+  }
+  return spec.uniqueColumn ? ` ON CONFLICT (${spec.uniqueColumn}) DO NOTHING` : '';
 }
 
 const statements = new WeakMap<BulkTable, { sqlite: string; pg: string }>();
@@ -21,7 +31,7 @@ function statementFor(spec: BulkTable, postgres: boolean): string {
   let built = statements.get(spec);
   if (!built) {
     const names = spec.columns.map(([name]) => name).join(', ');
-    const conflict = spec.uniqueColumn ? ` ON CONFLICT (${spec.uniqueColumn}) DO NOTHING` : '';
+    const conflict = conflictClause(spec);
     // SQLite needs `WHERE true` to tell an upsert's ON CONFLICT from a join constraint.
     const sqliteValues = spec.columns.map(([name]) => `value ->> '${name}'`).join(', ');
     const pgTypes = spec.columns.map(([name, type]) => `${name} ${type}`).join(', ');

@@ -1,10 +1,12 @@
 /**
  * Group commit of usage rows and settlements, off the request path. One transaction per batch writes the rows,
- * refunds the holds and books the charges, so books and rows can never disagree. A failed batch stays queued and
+ * adds them to the daily aggregates, refunds the holds and books the charges, so books, rows and aggregates can
+ * never disagree. A failed batch stays queued and
  * is retried; `drain()` writes everything on shutdown.
  */
 import type { Db } from '../db/knex.ts';
 import { bulkInsert, type BulkTable } from '../db/bulk-insert.ts';
+import { addToDaily } from '../db/usage-daily.ts';
 import type { Logger } from '../logging.ts';
 import { applySettlements, type Settlement } from './ledger.ts';
 import { claimSpilledRows, spillRows } from './usage-spill.ts';
@@ -172,7 +174,8 @@ export class UsageWriter {
   }
 
   /**
-   * One transaction: the usage rows first, then the settlements of the rows that were really inserted. A row that
+   * One transaction: the usage rows first, then the settlements of the rows that were really inserted, then their
+   * daily aggregates. A row that
    * is already there (a batch whose commit looked failed but was not, or a spill replayed twice) is not charged
    * again: usage row and charge are written exactly once, together.
    */
@@ -183,13 +186,18 @@ export class UsageWriter {
       const fresh = new Set(inserted.map((row) => row.request_id));
       const settlements = batch.flatMap((item) => (item.settlement && fresh.has(item.row.request_id) ? [item.settlement] : []));
       const booked = await applySettlements(trx, settlements, now);
+      const finalCost = new Map<string, number>();
       for (const settlement of settlements) {
         // Rare: a lease gone and a balance that cannot pay; the row must show what was really charged.
         const final = booked.charged.get(settlement.requestId);
         if (final && final.chargedMicro !== settlement.chargedMicro) {
+          finalCost.set(settlement.requestId, final.chargedMicro);
           await trx('usage').where({ request_id: settlement.requestId }).update({ cost_micro: final.chargedMicro });
         }
       }
+      // Only the rows really inserted, at the cost they were written with: aggregates equal the sum of the rows.
+      const written = batch.flatMap(({ row }) => (fresh.has(row.request_id) ? [finalCost.has(row.request_id) ? { ...row, cost_micro: finalCost.get(row.request_id)! } : row] : []));
+      await addToDaily(trx, written);
       return booked.missing;
     });
     // Every settlement of the batch is off this instance's books now: charged here, or by the earlier write.

@@ -48,5 +48,30 @@ describe('UsageWriter', () => {
     assert.equal(books.ledgerCharges, 40);
     assert.equal(books.unspentMicro, 1_000_000 - 40);
     assertBalanced(books, assert);
+    const daily = await db('usage_daily').where({ key_id: record.id });
+    assert.equal(daily.length, 1);
+    assert.equal(Number(daily[0].requests), 1, 'a replayed row is not counted twice in the daily aggregates');
+    assert.equal(Number(daily[0].cost_micro), 40);
+  });
+
+  it('adds rows to the aggregate of the UTC day they started on, across midnight', async () => {
+    const logger = createLogger({ level: 'silent' });
+    const writer = new UsageWriter(db, logger, { flushIntervalMs: 1, batchSize: 100 });
+    const midnight = Date.UTC(2026, 0, 1);
+    const row = (createdAt: number, status: number, ttft: number | null): FinishedRequest => ({
+      row: { request_id: newRequestId(), key_id: 'key_midnight', endpoint: 'chat', provider: 'p', model: 'm', prompt_tokens: 3, completion_tokens: 2, cost_micro: 10, status, error_code: null, latency_ms: 7, ttft_ms: ttft, stream: ttft !== null, estimated: false, attempts: 1, created_at: createdAt },
+    });
+    writer.requeue([row(midnight - 1, 200, 5), row(midnight - 2, 502, null), row(midnight, 200, null)]);
+    await writer.flush();
+    writer.requeue([row(midnight + 1, 429, 3)]);
+    await writer.flush();
+    const daily = await db('usage_daily').where({ key_id: 'key_midnight' }).orderBy('day');
+    assert.deepEqual(
+      daily.map((d) => [d.day, d.model, d.provider, ...['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost_micro', 'latency_ms_sum', 'ttft_ms_sum', 'ttft_count'].map((c) => Number(d[c]))]),
+      [
+        ['2025-12-31', 'm', 'p', 2, 1, 6, 4, 20, 14, 5, 1],
+        ['2026-01-01', 'm', 'p', 2, 1, 6, 4, 20, 14, 3, 1],
+      ],
+    );
   });
 });
