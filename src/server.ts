@@ -34,6 +34,8 @@ export interface StartOptions {
   port?: number;
   host?: string;
   logger?: Logger;
+  /** The clock for budget periods and key expiry; tests inject one to cross midnight without waiting. */
+  now?: () => number;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -55,12 +57,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger,
       metrics: new GatewayMetrics(() => metering.writer.pending),
       registry,
-      meter: new Meter(metering.leases, priceBooks(config, providers), metering.writer),
+      meter: new Meter(metering.leases, priceBooks(config, providers), metering.writer, options.now),
       writer: metering.writer,
       keyCache: new KeyCache(db, config.metering.key_cache_ttl_ms),
       catalog: new ModelCatalog(providers, logger),
       redis,
       draining: () => draining,
+      now: options.now,
     };
     const server = createHttpServer(config.server, createApp(deps));
     const inFlight = trackInFlight(server);

@@ -5,7 +5,9 @@
 import type { KeyRecord } from '../db/keys-repo.ts';
 import type { Target } from '../plugins/registry.ts';
 import type { CallRecord } from '../proxy/call-record.ts';
+import { budgetPeriodAt } from './budget-period.ts';
 import type { LeaseBook } from './lease-book.ts';
+import { CREDITS_ONLY, type LeaseScope } from './ledger.ts';
 import { costMicro, microToUsd, type PriceBook } from './pricing.ts';
 import { reservePromptTokens } from './tokens.ts';
 import { InFlight } from '../util/in-flight.ts';
@@ -40,22 +42,31 @@ export class Meter {
     private readonly leases: LeaseBook,
     private readonly prices: (target: Target) => PriceBook,
     private readonly writer: UsageWriter,
+    /** The clock that decides a call's budget period (tests move it across midnight). */
+    private readonly now: () => number = Date.now,
   ) {}
 
-  /** Whether the key has a limit a call must reserve against. */
+  /** Whether the key has a limit a call must reserve against: credits, a trial allowance or a budget. */
   static isMetered(key: KeyRecord): boolean {
-    return key.balanceMicro !== null || key.trialTokens !== null;
+    return key.balanceMicro !== null || key.trialTokens !== null || key.budgetMicro !== null;
   }
 
   /**
    * Holds the worst case: the counted prompt (plus margin) and the output cap, at the dearest price among the
-   * targets the call may end up on (fallbacks included). Unmetered keys hold nothing.
+   * targets the call may end up on (fallbacks included). Unmetered keys hold nothing. A budgeted key holds against
+   * the period the call starts in, which is also the period it is charged to, however long it runs.
    */
   async reserve(call: CallRecord, key: KeyRecord, targets: readonly Target[], promptTokens: number, maxOutputTokens: number): Promise<void> {
     if (!Meter.isMetered(key)) return;
     const prompt = reservePromptTokens(promptTokens);
     const amount = Math.max(...targets.map((target) => costMicro(this.prices(target).priceOf(target.model), prompt, maxOutputTokens)));
-    call.hold = await this.leases.reserve(key.id, key.balanceMicro !== null ? amount : 0, key.trialTokens !== null ? prompt + maxOutputTokens : 0);
+    const money = key.balanceMicro !== null || key.budgetMicro !== null;
+    call.hold = await this.leases.reserve(key.id, money ? amount : 0, key.trialTokens !== null ? prompt + maxOutputTokens : 0, this.scopeOf(key));
+  }
+
+  private scopeOf(key: KeyRecord): LeaseScope {
+    if (key.budgetMicro === null || key.budgetPeriod === null) return CREDITS_ONLY;
+    return { fromBalance: key.balanceMicro !== null, budgetPeriod: budgetPeriodAt(key.budgetPeriod, this.now()).id };
   }
 
   /** Prices the usage on the target that served, caps it at the hold, records it on the call and returns `gateway_usage`. */
