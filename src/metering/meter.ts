@@ -8,6 +8,7 @@ import type { CallRecord } from '../proxy/call-record.ts';
 import { budgetPeriodAt } from './budget-period.ts';
 import type { LeaseBook } from './lease-book.ts';
 import { CREDITS_ONLY, type LeaseScope } from './ledger.ts';
+import type { TokenLimiter } from './token-limit.ts';
 import { costMicro, microToUsd, type PriceBook } from './pricing.ts';
 import { reservePromptTokens } from './tokens.ts';
 import { InFlight } from '../util/in-flight.ts';
@@ -34,6 +35,13 @@ export interface GatewayUsage {
   estimated?: true;
 }
 
+export interface MeterOptions {
+  /** The clock that decides a call's budget period (tests move it across midnight). */
+  now?: () => number;
+  /** Tokens-per-minute limits of keys with a `tpm`. */
+  tokenLimiter?: TokenLimiter;
+}
+
 export class Meter {
   /** Calls begun and not yet finished: shutdown waits for them before the last flush. */
   private readonly calls = new InFlight();
@@ -42,9 +50,12 @@ export class Meter {
     private readonly leases: LeaseBook,
     private readonly prices: (target: Target) => PriceBook,
     private readonly writer: UsageWriter,
-    /** The clock that decides a call's budget period (tests move it across midnight). */
-    private readonly now: () => number = Date.now,
+    private readonly options: MeterOptions = {},
   ) {}
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
 
   /** Whether the key has a limit a call must reserve against: credits, a trial allowance or a budget. */
   static isMetered(key: KeyRecord): boolean {
@@ -57,6 +68,8 @@ export class Meter {
    * the period the call starts in, which is also the period it is charged to, however long it runs.
    */
   async reserve(call: CallRecord, key: KeyRecord, targets: readonly Target[], promptTokens: number, maxOutputTokens: number): Promise<void> {
+    // A key's tokens per minute count the call's worst case now, its real tokens when it finishes.
+    if (key.tpm !== null && this.options.tokenLimiter) call.tokenHold = await this.options.tokenLimiter.take(key.id, key.tpm, promptTokens + maxOutputTokens);
     if (!Meter.isMetered(key)) return;
     const prompt = reservePromptTokens(promptTokens);
     const amount = Math.max(...targets.map((target) => costMicro(this.prices(target).priceOf(target.model), prompt, maxOutputTokens)));
@@ -96,6 +109,7 @@ export class Meter {
   /** Queues the usage row and the settlement of the hold; called once per call by its CallRecord. */
   finish(call: CallRecord): void {
     this.calls.leave();
+    if (call.tokenHold) this.options.tokenLimiter!.settle(call.tokenHold, call.promptTokens + call.completionTokens);
     const hold = call.hold;
     this.writer.enqueue({
       row: call.toUsageRow(),
