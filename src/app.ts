@@ -14,7 +14,7 @@ import type { Meter } from './metering/meter.ts';
 import type { UsageWriter } from './metering/usage-writer.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { accessLog } from './middleware/access-log.ts';
-import { authenticate } from './middleware/authenticate.ts';
+import { authenticate, authenticateThenOpen } from './middleware/authenticate.ts';
 import { errorHandler, notFound } from './middleware/error-handler.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { rateLimiter, type SendCommand } from './middleware/rate-limit.ts';
@@ -111,7 +111,9 @@ export function createApp(deps: AppDeps): Express {
     writeStallMs: config.server.request_timeout_ms,
   };
   for (const [path, operation] of OPERATIONS) {
-    const chain: RequestHandler[] = [startCall(operation.endpoint, deps.meter), body, auth, limit, proxyHandler(proxyDeps, operation)];
+    // The key first, from the headers: a request without a valid key costs no body read, no parse and no usage row.
+    const keyThenCall = authenticateThenOpen(auth, startCall(operation.endpoint, deps.meter));
+    const chain: RequestHandler[] = [routeLabel(operation.endpoint), keyThenCall, limit, body, proxyHandler(proxyDeps, operation)];
     app.post(path, ...chain);
     routes.set(path, ['POST']);
   }

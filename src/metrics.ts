@@ -46,6 +46,12 @@ export class GatewayMetrics {
     labelNames: ['provider', 'kind'] as const,
     registers: [this.registry],
   });
+  readonly authFailures = new Counter({
+    name: 'switchyard_auth_failures_total',
+    help: 'Requests refused for their gateway key (answered 401, no usage row), by route and reason.',
+    labelNames: ['route', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly rateLimitStoreErrors = new Counter({
     name: 'switchyard_rate_limit_store_errors_total',
     help: 'Rate-limit store failures (Redis down), answered per rate_limit.on_store_error.',

@@ -1,5 +1,6 @@
 /** What the gateway keeps on `res.locals` while a request runs. */
 import type { KeyRecord } from './db/keys-repo.ts';
+import type { AuthFailure } from './middleware/authenticate.ts';
 import type { CallRecord } from './proxy/call-record.ts';
 
 declare global {
@@ -12,6 +13,8 @@ declare global {
       call?: CallRecord;
       /** Route label for logs and metrics. */
       route?: string;
+      /** Set by `authenticate` when it refuses the key: why, for metrics. */
+      authFailure?: AuthFailure;
     }
   }
 }
