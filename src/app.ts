@@ -19,7 +19,7 @@ import { errorHandler, notFound } from './middleware/error-handler.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { rateLimiter, type SendCommand } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
-import { routeLabel, startCall } from './middleware/start-call.ts';
+import { routeLabel, startCall, type CallSink } from './middleware/start-call.ts';
 import type { ProviderRegistry } from './plugins/registry.ts';
 import { proxyHandler, type ProxyDeps } from './proxy/handler.ts';
 import type { Operation } from './proxy/operation.ts';
@@ -110,9 +110,17 @@ export function createApp(deps: AppDeps): Express {
     defaultMaxTokens: config.metering.default_max_tokens,
     writeStallMs: config.server.request_timeout_ms,
   };
+  // Each finished call becomes a usage row (the meter) and a sample of the per-call metrics.
+  const callSink: CallSink = {
+    begin: () => deps.meter.begin(),
+    finish(call) {
+      deps.meter.finish(call);
+      metrics.genAi.observe(call);
+    },
+  };
   for (const [path, operation] of OPERATIONS) {
     // The key first, from the headers: a request without a valid key costs no body read, no parse and no usage row.
-    const keyThenCall = authenticateThenOpen(auth, startCall(operation.endpoint, deps.meter));
+    const keyThenCall = authenticateThenOpen(auth, startCall(operation.endpoint, callSink));
     const chain: RequestHandler[] = [routeLabel(operation.endpoint), keyThenCall, limit, body, proxyHandler(proxyDeps, operation)];
     app.post(path, ...chain);
     routes.set(path, ['POST']);

@@ -1,5 +1,6 @@
 /** Prometheus metrics, one registry per app so several apps in one process (tests) never collide. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { GenAiMetrics } from './genai-metrics.ts';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -57,6 +58,9 @@ export class GatewayMetrics {
     help: 'Rate-limit store failures (Redis down), answered per rate_limit.on_store_error.',
     registers: [this.registry],
   });
+
+  /** Cost and the OpenTelemetry GenAI metrics, per finished call. */
+  readonly genAi = new GenAiMetrics(this.registry);
 
   constructor(usagePending: () => number) {
     new Gauge({
