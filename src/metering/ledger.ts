@@ -54,9 +54,12 @@ const ADD_TO_LEASE = `INSERT INTO reservations (id, key_id, amount_micro, tokens
 
 const OPEN_PERIOD = 'INSERT INTO budget_usage (key_id, period, used_micro) VALUES (?, ?, 0) ON CONFLICT (key_id, period) DO NOTHING';
 
-/** Counts `micro` against the period when the budget (as it is now) still covers it. */
+/**
+ * Counts `micro` against the period when the budget (as it is now) still covers it. A budget removed a moment ago
+ * (an instance still caching the key with one) no longer limits anything.
+ */
 const TAKE_BUDGET = `UPDATE budget_usage SET used_micro = used_micro + ?
-  WHERE key_id = ? AND period = ? AND used_micro + ? <= (SELECT budget_micro FROM api_keys WHERE id = ?)
+  WHERE key_id = ? AND period = ? AND used_micro + ? <= COALESCE((SELECT budget_micro FROM api_keys WHERE id = ?), 9007199254740991)
   RETURNING key_id`;
 
 /** Thrown inside a transaction to roll back what it took when a later step cannot be covered. */
