@@ -43,7 +43,8 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
       assertModelAllowed(key, parsed.model);
       const cap = parsed.generates ? (parsed.maxOutputTokens ?? deps.defaultMaxTokens) : 0;
       await deps.meter.reserve(call, key, targets, parsed.promptTokens, cap);
-      const outputCap = parsed.generates && Meter.isMetered(key) && parsed.maxOutputTokens === undefined ? cap : undefined;
+      // What was held (money, or tokens per minute) bounds the output: the upstream is told the same cap.
+      const outputCap = parsed.generates && (Meter.isMetered(key) || key.tpm !== null) && parsed.maxOutputTokens === undefined ? cap : undefined;
       // SPEC §3: the `provider` field picks an entry and never goes upstream, whatever the endpoint.
       const { provider: _provider, ...upstream } = req.body as JsonObject;
       const body = operation.prepare?.(upstream, parsed, outputCap) ?? upstream;

@@ -117,6 +117,10 @@ describe('key lifecycle', function () {
       const served = responses.filter((response) => response.status === 200).length;
       assert.equal(served, Math.floor(tpm / (countChatPromptTokens({ messages: HI }) + 50)), 'as many as the holds fit, all at once');
       assert.ok(responses.filter((response) => response.status === 429).every((response) => Number(response.headers.get('retry-after')) >= 1));
+      // Without max_tokens the hold is the gateway's default, and the upstream is told the same cap.
+      const roomy = await gateway.createKey({ name: 'roomy tpm', tpm: 100_000 });
+      await gateway.client(roomy.secret).chat.completions.create({ model: LLAMA, messages: HI });
+      assert.equal(hf.requests.at(-1)!.body!.max_tokens, gateway.config.metering.default_max_tokens);
     } finally {
       await gateway.close();
     }
