@@ -6,7 +6,7 @@ import type { Response } from 'express';
 import type { Hold } from '../metering/lease-book.ts';
 import type { UsageRow } from '../metering/usage-writer.ts';
 
-export type Endpoint = 'chat' | 'responses' | 'embeddings';
+export type Endpoint = 'chat' | 'responses' | 'embeddings' | 'messages';
 
 /** The reason the gateway aborts an upstream call when its client goes away. */
 export class ClientClosedError extends Error {
@@ -37,6 +37,8 @@ export class CallRecord {
   errorCode: string | null = null;
   attempts = 0;
   hold: Hold | undefined;
+  /** The client headers the operation forwards to a native upstream (see Operation.clientHeaders). */
+  clientHeaders: Readonly<Record<string, string>> | undefined;
   private owners = 1;
   private done = false;
 
