@@ -142,7 +142,8 @@ function assistantMessage(content: unknown, param: string, names: ToolNames): Ch
     else if (block?.type === 'thinking' || block?.type === 'redacted_thinking') continue;
     else throw invalid(`${at}.type`, `assistant blocks of type '${String(block?.type)}' cannot be sent to a model served through chat completions.`);
   }
-  const message: ChatMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('') : null };
+  // Null content is only valid beside tool calls; a turn of thinking alone becomes an empty text.
+  const message: ChatMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('') : calls.length > 0 ? null : '' };
   if (calls.length > 0) message.tool_calls = calls;
   return message;
 }
