@@ -253,6 +253,34 @@ describe('messages: errors in Anthropic shape', () => {
     assert.ok(((await chat.json()) as { error: { param: unknown } }).error.param !== undefined, 'other routes keep the OpenAI shape');
   });
 
+  it('malformed bodies get a 400 invalid_request_error naming what is wrong, never a 5xx', async () => {
+    const ok = { model: MODEL, max_tokens: 10 };
+    const bodies: Record<string, unknown>[] = [
+      { ...ok, messages: [] },
+      { ...ok, messages: [{ role: 'tool', content: 'x' }] },
+      { ...ok, messages: [{ role: 'user', content: null }] },
+      { ...ok, messages: [{ role: 'user', content: [null] }] },
+      { ...ok, messages: [{ role: 'user', content: [{ type: 'text', text: 5 }] }] },
+      { ...ok, messages: [{ role: 'user', content: [{ type: 'tool_result', content: 'no id' }] }] },
+      { ...ok, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'image', source: 'x' }] }] }] },
+      { ...ok, messages: [{ role: 'assistant', content: [{ type: 'tool_use', name: 'f' }] }] },
+      { ...ok, messages: HI, system: 5 },
+      { ...ok, messages: HI, system: [{ type: 'image' }] },
+      { ...ok, messages: HI, tools: [{ name: 'f' }] },
+      { ...ok, messages: HI, tools: [{ name: 'f', input_schema: {} }], tool_choice: { type: 'sometimes' } },
+      { ...ok, messages: HI, max_tokens: 0 },
+      { ...ok, messages: HI, max_tokens: 'many' },
+      { ...ok, messages: HI, stream: 'yes' },
+    ];
+    for (const body of bodies) {
+      const answer = await post('/v1/messages', JSON.stringify(body));
+      const label = JSON.stringify(body).slice(30, 160);
+      assert.equal(answer.status, 400, label);
+      assert.equal((answer.body as { error: { type: string } }).error.type, 'invalid_request_error', label);
+      assert.match((answer.body as { error: { message: string } }).error.message, /Invalid '|expected|Required|Too small/i, label);
+    }
+  });
+
   it('a mid-stream upstream failure ends the stream with an error event', async () => {
     const response = await fetch(`${gateway.url}/v1/messages`, {
       method: 'POST',

@@ -138,6 +138,8 @@ describe('messages: request → chat', () => {
     refused({ messages: [{ role: 'user', content: [{ type: 'container_upload', file_id: 'f' }] }] }, 'messages[0].content[0].type');
     refused({ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'f' } }] }] }, 'messages[0].content[0].source');
     refused({ messages: [{ role: 'user', content: 'x' }], tools: [WEATHER], tool_choice: { type: 'tool' } }, 'tool_choice.name');
+    refused({ messages: [{ role: 'user', content: 'x' }], tools: [{ name: 'f' }] }, 'tools[0].input_schema');
+    refused({ messages: [{ role: 'assistant', content: [{ type: 'text', text: 5 }] }] }, 'messages[0].content[0].text');
   });
 });
 
