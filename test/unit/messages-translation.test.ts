@@ -236,9 +236,18 @@ function run(chunks: JsonObject[], names = new ToolNames()): MessagesEvent[] {
   return [...chunks.flatMap((chunk) => machine.push(chunk)), ...machine.end()];
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: test payloads are read loosely
-function payloads(events: MessagesEvent[]): any[] {
-  return events.map((e) => JSON.parse(e.data));
+/** An event's payload, read loosely: each test looks at the fields its event type has. */
+interface Payload {
+  type: string;
+  index: number;
+  content_block: { type: string; id: string; name: string };
+  delta: { type: string; text?: string; partial_json?: string; thinking?: string; stop_reason?: string; stop_sequence?: string | null };
+  message: { usage: { input_tokens: number } };
+  usage: { input_tokens: number; output_tokens: number };
+}
+
+function payloads(events: MessagesEvent[]): Payload[] {
+  return events.map((e) => JSON.parse(e.data) as Payload);
 }
 
 /** `type[:index][:detail]` per event, a compact picture of a stream. */
@@ -356,7 +365,7 @@ describe('messages: chat stream → events', () => {
 
   it('ugly: a tool call without an id or index, and arguments sent as an object', () => {
     const events = run([c({ tool_calls: [{ function: { name: 'f', arguments: { a: 1 } } }] }), c({}, 'stop')]);
-    const start = payloads(events).find((e) => e.type === 'content_block_start');
+    const start = payloads(events).find((e) => e.type === 'content_block_start')!;
     assert.match(start.content_block.id, /^toolu_/);
     assert.deepEqual(assembled(events), { 0: '{"a":1}' });
     assert.equal(shape(events).at(-2), 'message_delta:tool_use');
@@ -376,7 +385,7 @@ describe('messages: chat stream → events', () => {
     const events = run([c({ content: 'x' }, null, { usage: { prompt_tokens: 12, completion_tokens: 0 } }), { ...head, choices: [{ index: 0, delta: {}, finish_reason: 'stop', stop_reason: 'END' }] }, usageChunk(12, 1)]);
     const all = payloads(events);
     assert.equal(all[0].message.usage.input_tokens, 12);
-    const delta = all.find((e) => e.type === 'message_delta');
+    const delta = all.find((e) => e.type === 'message_delta')!;
     assert.deepEqual(delta.delta, { stop_reason: 'stop_sequence', stop_sequence: 'END' });
     assert.deepEqual(delta.usage, { input_tokens: 12, output_tokens: 1 });
   });
