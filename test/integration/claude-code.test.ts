@@ -1,13 +1,14 @@
 /**
  * Replays the request Claude Code sent through the gateway (recorded from `claude -p "Say hi"` with
  * ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN, see test/fixtures/claude-code/): `?beta=true`, Bearer auth, a list of
- * anthropic-beta flags, two dozen tools, and a `system` entry inside `messages` after the user turn.
+ * anthropic-beta flags, two dozen tools, and a `system` entry inside `messages` after the user turn; and its next
+ * turn after a tool call, carrying the `tool_use` and its failed `tool_result`.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HF_KEY, hfEntry, ROOT, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
-import { MOCK_TEXT, MOCK_USAGE, startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
+import { MOCK_TEXT, MOCK_USAGE, startMock, TOOL_ANSWER, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 interface Recorded {
   method: string;
@@ -16,7 +17,13 @@ interface Recorded {
   body: { model: string; stream: boolean; tools: { name: string }[]; messages: { role: string; content: unknown }[] };
 }
 
-const FIXTURE = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/claude-code/say-hi-request.json'), 'utf8')) as Recorded;
+function fixture(name: string): Recorded {
+  return JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/claude-code', name), 'utf8')) as Recorded;
+}
+
+const FIXTURE = fixture('say-hi-request.json');
+/** Claude Code's second turn after running the Read tool the mock router called (it failed: `is_error`). */
+const TOOL_TURN = fixture('tool-result-request.json');
 
 function sseEvents(text: string): { event: string; data: Record<string, unknown> }[] {
   return text
@@ -83,5 +90,26 @@ describe('messages: Claude Code\'s recorded request', () => {
     const row = await usageRow(gateway, response.headers.get('x-request-id')!);
     assert.deepEqual([row.endpoint, row.model, row.status, row.prompt_tokens, row.completion_tokens, Boolean(row.stream)], ['messages', FIXTURE.body.model, 200, 17, 6, true]);
     assert.ok(row.cost_micro > 0);
+  });
+
+  it('translates its tool turn: the tool_use as tool_calls, the failed tool_result as a tool message, then answers', async () => {
+    const { secret } = await gateway.createKey({ name: 'claude code tools', credits_usd: 5 });
+    const response = await fetch(`${gateway.url}${TOOL_TURN.path}`, {
+      method: TOOL_TURN.method,
+      headers: { ...TOOL_TURN.headers, authorization: `Bearer ${secret}` },
+      body: JSON.stringify(TOOL_TURN.body),
+    });
+    assert.equal(response.status, 200);
+    const events = sseEvents(await response.text());
+    const text = events.filter((e) => e.event === 'content_block_delta').map((e) => (e.data.delta as { text: string }).text).join('');
+    assert.equal(text, TOOL_ANSWER);
+    const [use] = (TOOL_TURN.body.messages.at(-2)!.content as { id: string; name: string; input: unknown }[]);
+    const [result] = (TOOL_TURN.body.messages.at(-1)!.content as { content: string }[]);
+    const sent = hf.lastRequest!.body!.messages as { role: string }[];
+    assert.deepEqual(sent.map((m) => m.role), ['system', 'user', 'assistant', 'tool']);
+    assert.deepEqual(sent.slice(2), [
+      { role: 'assistant', content: null, tool_calls: [{ id: use.id, type: 'function', function: { name: use.name, arguments: JSON.stringify(use.input) } }] },
+      { role: 'tool', tool_call_id: use.id, content: `Error: ${result.content}` },
+    ]);
   });
 });
