@@ -44,6 +44,7 @@ describe('messages: the Anthropic SDK through the translation', () => {
     assert.deepEqual(hf.lastRequest!.body, { model: MODEL, messages: [{ role: 'system', content: 'Be kind.' }, { role: 'user', content: 'Say hi' }], max_tokens: 100, user: 'user-7' });
     const row = await usageRow(gateway, response.headers.get('x-request-id')!);
     assert.deepEqual([row.endpoint, row.provider, row.model, row.prompt_tokens, row.completion_tokens, row.status, Boolean(row.stream), Boolean(row.estimated)], ['messages', 'huggingface', MODEL, 17, 6, 200, false, false]);
+    assert.equal((data as { _request_id?: string | null })._request_id, row.request_id, 'the SDK reads the request id from its own header');
   });
 
   it('streams the exact event order, the assembled text and finalMessage() usage equal to the upstream counts', async () => {
@@ -199,7 +200,7 @@ describe('messages: errors in Anthropic shape', () => {
     assert.ok(error instanceof Anthropic.AuthenticationError);
     assert.equal(error.error && (error.error as { type: string }).type, 'error');
     assert.equal((error.error as { error: { type: string } }).error.type, 'authentication_error');
-    assert.ok(error.requestID === null || typeof error.requestID === 'string');
+    assert.match(String(error.requestID), /^req_/);
   });
 
   it('402 billing_error when credits cannot cover max_tokens, without calling the upstream', async () => {
