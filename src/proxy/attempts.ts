@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GatewayError, toGatewayError, UpstreamRequestError } from '../errors/gateway-error.ts';
 import type { Logger } from '../logging.ts';
+import { PartialUsageError } from '../metering/partial-usage.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { Target } from '../plugins/registry.ts';
 import type { CallRecord } from './call-record.ts';
@@ -32,10 +33,14 @@ export async function withAttempts<T>(deps: AttemptDeps, call: CallRecord, targe
         deps.metrics.upstreamAttempts.inc({ provider: target.provider.name, outcome: 'ok' });
         return { result, target };
       } catch (error) {
+        // Output already generated is charged, so it ends the request: a retry or a fallback would generate it again.
+        if (error instanceof PartialUsageError) {
+          countFailure(deps, target, error);
+          throw error;
+        }
         if (call.clientGone) throw call.abort.signal.reason;
         last = toGatewayError(error, target.provider.plugin);
-        deps.metrics.upstreamAttempts.inc({ provider: target.provider.name, outcome: last.code ?? 'error' });
-        deps.metrics.upstreamErrors.inc({ provider: target.provider.name, code: last.code ?? 'error' });
+        countFailure(deps, target, last);
         const delayMs = attempt < retries.attempts && last.retryable ? retryDelayMs(attempt, last, retries) : undefined;
         deps.logger.warn('upstream attempt failed', {
           requestId: call.requestId,
@@ -54,6 +59,11 @@ export async function withAttempts<T>(deps: AttemptDeps, call: CallRecord, targe
     }
   }
   throw last!;
+}
+
+function countFailure(deps: AttemptDeps, target: Target, error: GatewayError): void {
+  deps.metrics.upstreamAttempts.inc({ provider: target.provider.name, outcome: error.code ?? 'error' });
+  deps.metrics.upstreamErrors.inc({ provider: target.provider.name, code: error.code ?? 'error' });
 }
 
 /** Full-jitter exponential backoff, but never sooner than the upstream's `Retry-After`; undefined when that is too long to wait. */

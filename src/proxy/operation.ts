@@ -1,4 +1,4 @@
-/** The contract between the generic proxy handler and one endpoint (chat completions, responses, embeddings). */
+/** The contract between the generic proxy handler and one endpoint (chat completions, responses, legacy completions, embeddings). */
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { GatewayUsage, TokenUsage } from '../metering/meter.ts';
 import type { CallContext, JsonObject, JsonResult, StreamResult } from '../plugin-sdk.ts';
