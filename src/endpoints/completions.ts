@@ -61,6 +61,11 @@ export function prepareCompletions(upstream: JsonObject, parsed: ParsedCall): Js
 /** Usage of translated answers, known exactly per call (the body alone cannot say which parts were counted). */
 const translatedUsage = new WeakMap<JsonObject, TokenUsage>();
 
+/** Refused before anything is reserved when the primary target translates; fallbacks check again as they are tried. */
+function checkCompletions(body: JsonObject, target: Target): void {
+  if (!target.provider.provider.completions) assertTranslatable(body);
+}
+
 async function complete(target: Target, body: JsonObject, call: OperationContext): Promise<JsonResult> {
   const provider = target.provider.provider;
   if (provider.completions) return provider.completions(body, call);
@@ -134,6 +139,7 @@ export function completionsUsage(body: JsonObject, parsed: ParsedCall): TokenUsa
 export const completionsOperation: Operation = {
   endpoint: 'completions',
   parse: parseCompletions,
+  check: checkCompletions,
   prepare: prepareCompletions,
   json: complete,
   stream: completeStream,

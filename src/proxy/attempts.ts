@@ -33,23 +33,12 @@ export async function withAttempts<T>(deps: AttemptDeps, call: CallRecord, targe
         deps.metrics.upstreamAttempts.inc({ provider: target.provider.name, outcome: 'ok' });
         return { result, target };
       } catch (error) {
-        // Output already generated is charged, so it ends the request: a retry or a fallback would generate it again.
-        if (error instanceof PartialUsageError) {
-          countFailure(deps, target, error);
-          throw error;
-        }
-        if (call.clientGone) throw call.abort.signal.reason;
+        if (call.clientGone && !(error instanceof PartialUsageError)) throw call.abort.signal.reason;
         last = toGatewayError(error, target.provider.plugin);
-        countFailure(deps, target, last);
         const delayMs = attempt < retries.attempts && last.retryable ? retryDelayMs(attempt, last, retries) : undefined;
-        deps.logger.warn('upstream attempt failed', {
-          requestId: call.requestId,
-          provider: target.provider.name,
-          attempt: attempt + 1,
-          status: last.status,
-          code: last.code,
-          retryInMs: delayMs ?? null,
-        });
+        noteFailure(deps, call, target, attempt, last, delayMs);
+        // Output already generated is charged, so it ends the request: a retry or a fallback would generate it again.
+        if (last instanceof PartialUsageError) throw last;
         // A 4xx the upstream blames on the request would fail the same way anywhere.
         if (last instanceof UpstreamRequestError) throw last;
         if (delayMs === undefined) break;
@@ -61,9 +50,17 @@ export async function withAttempts<T>(deps: AttemptDeps, call: CallRecord, targe
   throw last!;
 }
 
-function countFailure(deps: AttemptDeps, target: Target, error: GatewayError): void {
+function noteFailure(deps: AttemptDeps, call: CallRecord, target: Target, attempt: number, error: GatewayError, retryInMs: number | undefined): void {
   deps.metrics.upstreamAttempts.inc({ provider: target.provider.name, outcome: error.code ?? 'error' });
   deps.metrics.upstreamErrors.inc({ provider: target.provider.name, code: error.code ?? 'error' });
+  deps.logger.warn('upstream attempt failed', {
+    requestId: call.requestId,
+    provider: target.provider.name,
+    attempt: attempt + 1,
+    status: error.status,
+    code: error.code,
+    retryInMs: retryInMs ?? null,
+  });
 }
 
 /** Full-jitter exponential backoff, but never sooner than the upstream's `Retry-After`; undefined when that is too long to wait. */

@@ -42,6 +42,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
       const targets = deps.registry.resolve(parsed.model, parsed.provider);
       call.provider = targets[0].provider.name;
       assertModelAllowed(key, parsed.model);
+      operation.check?.(req.body as JsonObject, targets[0]);
       const cap = parsed.generates ? (parsed.maxOutputTokens ?? deps.defaultMaxTokens) : 0;
       await deps.meter.reserve(call, key, targets, parsed.promptTokens, cap);
       const outputCap = parsed.generates && Meter.isMetered(key) && parsed.maxOutputTokens === undefined ? cap : undefined;
