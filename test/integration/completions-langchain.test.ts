@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { OpenAI } from '@langchain/openai';
-import { HF_KEY, hfEntry, lastUsageRow, startGateway, usageMark, type TestGateway } from '../helpers/gateway.ts';
+import { eventually, HF_KEY, hfEntry, lastUsageRow, startGateway, usageMark, type TestGateway } from '../helpers/gateway.ts';
 import { assertBalanced, booksOf } from '../helpers/ledger.ts';
 import { echoText, echoUsage } from '../helpers/mock-completions.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
@@ -46,6 +46,7 @@ describe("legacy completions with LangChain's OpenAI class", () => {
   it('generate with three prompts sends one request and gets three generations in order', async () => {
     const { secret, record } = await gateway.createKey({ credits_usd: 1 });
     const prompts = ['first question', 'second', 'the third one'];
+    const mark = await usageMark(gateway);
     const result = await llm(secret).generate(prompts);
     assert.deepEqual(result.generations.map((generations) => generations.map((generation) => generation.text)), prompts.map((prompt) => [echoText(prompt, 0)]));
     const usages = prompts.map((prompt) => echoUsage(prompt, 1));
@@ -54,6 +55,8 @@ describe("legacy completions with LangChain's OpenAI class", () => {
       completionTokens: usages.reduce((sum, usage) => sum + usage.completion_tokens, 0),
       totalTokens: usages.reduce((sum, usage) => sum + usage.total_tokens, 0),
     });
+    const row = await lastUsageRow(gateway, mark);
+    assert.equal(row.prompt_tokens, result.llmOutput?.tokenUsage.promptTokens);
     const books = await booksOf(db(), record.id);
     assert.equal(books.usageRows, 1);
     assertBalanced(books, assert);
@@ -90,9 +93,12 @@ describe("legacy completions with LangChain's OpenAI class", () => {
     assert.ok(outcomes.includes('ok'), outcomes.join());
     assert.ok(outcomes.includes('402'), outcomes.join());
     assert.ok(outcomes.includes('502'), outcomes.join());
-    await gateway.running.deps.writer.flush();
-    const books = await booksOf(db(), record.id);
-    assert.equal(books.usageRows, outcomes.length);
+    // Rows are written after the responses close.
+    const books = await eventually(async () => {
+      await gateway.running.deps.writer.flush();
+      const current = await booksOf(db(), record.id);
+      return current.usageRows === outcomes.length && current;
+    });
     // Failed requests whose first prompt had finished are charged for it.
     const partial = await db()('usage').where({ key_id: record.id, status: 502 }).where('cost_micro', '>', 0).count({ n: '*' }).first();
     assert.ok(Number((partial as { n: unknown }).n) > 0);
