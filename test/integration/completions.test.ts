@@ -27,6 +27,7 @@ describe('legacy completions', () => {
   let openai: MockUpstream;
   let vllm: MockUpstream;
   let ollama: MockUpstream;
+  let tgi: MockUpstream;
   let gateway: TestGateway;
   let apiKey: string;
 
@@ -35,11 +36,14 @@ describe('legacy completions', () => {
     openai = await startMock({ flavor: 'openai', apiKey: OPENAI_KEY });
     vllm = await startMock({ flavor: 'compatible', completions: true });
     ollama = await startMock({ flavor: 'compatible' });
+    tgi = await startMock({ flavor: 'compatible', completions: true, streamUsage: false });
     gateway = await startGateway({
       providers: {
         openai: openaiEntry(openai.url),
         vllm: compatibleEntry(vllm.url, { models: ['vllm/*'], supports: { completions: true } }),
         ollama: compatibleEntry(ollama.url, { models: ['llama3*'] }),
+        // Flags as `${VAR}` substitution leaves them: strings.
+        tgi: compatibleEntry(tgi.url, { models: ['tgi/*'], supports: { completions: 'true', stream_usage: 'false' } }),
         huggingface: hfEntry(hf.url),
       },
     });
@@ -48,7 +52,7 @@ describe('legacy completions', () => {
 
   after(async () => {
     await gateway.close();
-    for (const mock of [hf, openai, vllm, ollama]) await mock.close();
+    for (const mock of [hf, openai, vllm, ollama, tgi]) await mock.close();
   });
 
   const db = () => gateway.running.deps.db;
@@ -243,6 +247,19 @@ describe('legacy completions', () => {
       assert.equal(vllm.lastRequest?.path, '/v1/completions');
       assert.deepEqual(vllm.lastRequest?.body, { model: 'vllm/qwen', prompt: 'Native?', max_tokens: 8, echo: true });
       assert.equal(data.choices[0].text, 'native 0: Native?');
+    });
+
+    it('counts the tokens of a native stream from a server that reports no stream usage, and sends it no stream_options', async () => {
+      const stream = await gateway.client(apiKey).completions.create({ model: 'tgi/zephyr', prompt: 'Go', max_tokens: 8, stream: true, stream_options: { include_usage: true } });
+      const chunks = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      assert.equal('stream_options' in tgi.lastRequest!.body!, false);
+      assert.equal(chunks.map((chunk) => chunk.choices[0]?.text ?? '').join(''), 'native 0: Go');
+      const last = chunks.at(-1) as unknown as { object: string; choices: unknown[]; usage: { completion_tokens: number }; gateway_usage: { estimated?: boolean } };
+      assert.equal(last.object, 'text_completion');
+      assert.deepEqual(last.choices, []);
+      assert.ok(last.usage.completion_tokens > 0);
+      assert.equal(last.gateway_usage.estimated, true);
     });
 
     it('translates for an openai-compatible entry without the flag (the default)', async () => {
