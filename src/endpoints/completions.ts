@@ -68,9 +68,14 @@ function checkCompletions(body: JsonObject, target: Target): void {
 
 async function complete(target: Target, body: JsonObject, call: OperationContext): Promise<JsonResult> {
   const provider = target.provider.provider;
-  if (provider.completions) return provider.completions(body, call);
+  if (provider.completions) return withoutRawWhenUncounted(await provider.completions(body, call));
   assertTranslatable(body);
   return completeViaChat(target, body, call);
+}
+
+/** An answer without usage gets the gateway's count written into its body, which must then be sent re-serialised. */
+function withoutRawWhenUncounted(result: JsonResult): JsonResult {
+  return result.body.usage ? result : { body: result.body, headers: result.headers };
 }
 
 async function completeStream(target: Target, body: JsonObject, call: OperationContext): Promise<StreamResult> {

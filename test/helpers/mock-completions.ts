@@ -60,7 +60,9 @@ export function nativeCompletion(body: Json): Json {
   const choices = prompts(body).flatMap((prompt, i) =>
     Array.from({ length: n }, (_, j) => ({ text: `native ${j}: ${prompt}`, index: i * n + j, logprobs: null, finish_reason: 'length' })),
   );
-  return { id: 'cmpl-native', object: 'text_completion', created: 1741569952, model: body.model, choices, usage: NATIVE_COMPLETION_USAGE };
+  // A model named `…/no-usage` answers without `usage`, as some servers do.
+  const usage = String(body.model).endsWith('/no-usage') ? {} : { usage: NATIVE_COMPLETION_USAGE };
+  return { id: 'cmpl-native', object: 'text_completion', created: 1741569952, model: body.model, choices, ...usage };
 }
 
 /** The native stream: one chunk per word of choice 0, a finish chunk, the usage chunk when asked, `[DONE]`. */

@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import type { APIError } from 'openai';
-import { CANARY, compatibleEntry, HF_KEY, hfEntry, OPENAI_KEY, openaiEntry, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
+import { CANARY, compatibleEntry, eventually, HF_KEY, hfEntry, OPENAI_KEY, openaiEntry, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
 import { assertBalanced, booksOf } from '../helpers/ledger.ts';
 import { echoText, echoUsage, NATIVE_COMPLETION_USAGE } from '../helpers/mock-completions.ts';
-import { MOCK_TEXT, startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
+import { MOCK_TEXT, startMock, type MockUpstream, type RecordedRequest } from '../helpers/mock-upstream.ts';
+import { PARALLEL_CALLS } from '../../src/endpoints/completions.ts';
 
 /** A meta-llama model (priced 0.20 in / 0.60 out per million in the test config) whose mock answers echo the prompt. */
 const ECHO = 'meta-llama/echo';
@@ -202,6 +203,42 @@ describe('legacy completions', () => {
       assert.deepEqual([row.prompt_tokens, row.completion_tokens], [echoUsage('done', 1).prompt_tokens, echoUsage('done', 1).completion_tokens]);
     });
 
+    it('charges the finished calls of a client that leaves mid-request, aborts the rest, and starts at most PARALLEL_CALLS at once', async () => {
+      const { secret, record } = await gateway.createKey({ credits_usd: 1 });
+      // With every worker busy on a hanging prompt, the last one starts only once `quick` is done on the gateway side.
+      const hangs = Array.from({ length: PARALLEL_CALLS }, (_, i) => `hang ${i}`);
+      const lastStarted = new Promise<void>((resolve) => {
+        const onRequest = (request: RecordedRequest): void => {
+          if ((request.body?.messages as { content?: string }[] | undefined)?.[0]?.content !== hangs.at(-1)) return;
+          hf.off('request', onRequest);
+          resolve();
+        };
+        hf.on('request', onRequest);
+      });
+      const client = new AbortController();
+      const request = fetch(`${gateway.baseURL}/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: ECHO, prompt: ['quick', ...hangs, 'never started'], max_tokens: 10 }),
+        signal: client.signal,
+      }).catch((error: Error) => error);
+      await lastStarted;
+      const aborted = hf.nextAbort();
+      client.abort();
+      assert.equal(((await request) as Error).name, 'AbortError');
+      await aborted;
+      // The bound held: the prompt after the hanging ones never went upstream.
+      assert.equal(hf.requests.some((sent) => (sent.body?.messages as { content?: string }[] | undefined)?.[0]?.content === 'never started'), false);
+      const row = await eventually(async () => {
+        await gateway.running.deps.writer.flush();
+        return db()('usage').where({ key_id: record.id }).first();
+      });
+      const quick = echoUsage('quick', 1);
+      assert.deepEqual([row.status, row.error_code, row.prompt_tokens, row.completion_tokens], [499, 'client_closed_request', quick.prompt_tokens, quick.completion_tokens]);
+      assert.equal(Number(row.cost_micro), llamaMicro(quick.prompt_tokens, quick.completion_tokens));
+      assertBalanced(await booksOf(db(), record.id), assert);
+    });
+
     it('reserves every prompt × n × max_tokens before any upstream call', async () => {
       const { secret } = await gateway.createKey({ trial_tokens: 3000 });
       const before = hf.requests.length;
@@ -247,6 +284,13 @@ describe('legacy completions', () => {
       assert.equal(vllm.lastRequest?.path, '/v1/completions');
       assert.deepEqual(vllm.lastRequest?.body, { model: 'vllm/qwen', prompt: 'Native?', max_tokens: 8, echo: true });
       assert.equal(data.choices[0].text, 'native 0: Native?');
+    });
+
+    it('counts the tokens of a native answer without usage, and shows the count in the answer', async () => {
+      const data = await gateway.client(apiKey).completions.create({ model: 'vllm/no-usage', prompt: 'Count me', max_tokens: 8 });
+      assert.equal(data.choices[0].text, 'native 0: Count me');
+      assert.ok(data.usage && data.usage.prompt_tokens > 0 && data.usage.completion_tokens > 0, JSON.stringify(data.usage));
+      assert.equal((data as unknown as { gateway_usage: { estimated?: boolean } }).gateway_usage.estimated, true);
     });
 
     it('counts the tokens of a native stream from a server that reports no stream usage, and sends it no stream_options', async () => {
