@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { fromChatAnswers } from '../../src/dialects/completions/answer.ts';
-import { assertTranslatable, toChatRequest } from '../../src/dialects/completions/request.ts';
+import { assertTranslatable, promptsOf, toChatRequest } from '../../src/dialects/completions/request.ts';
+import { parseCompletions } from '../../src/endpoints/completions.ts';
 import { completionsFromChatStream } from '../../src/dialects/completions/stream.ts';
 import { CompletionsStreamMeter } from '../../src/endpoints/completions-stream-meter.ts';
 import { InvalidRequestError } from '../../src/errors/gateway-error.ts';
@@ -55,6 +56,20 @@ describe('completions → chat request', () => {
 
   it('accepts the neutral values of the legacy-only fields and a one-prompt list with stream', () => {
     assert.doesNotThrow(() => assertTranslatable({ model: 'm', prompt: ['only'], stream: true, echo: false, suffix: '', best_of: 1, logprobs: null }));
+  });
+
+  it('counts prompts as OpenAI does: a flat token-id list is one prompt, a list of lists several', () => {
+    assert.deepEqual(promptsOf({ prompt: 'a' }), ['a']);
+    assert.deepEqual(promptsOf({ prompt: ['a', 'b'] }), ['a', 'b']);
+    assert.deepEqual(promptsOf({ prompt: [1, 2, 3] }), [[1, 2, 3]]);
+    assert.deepEqual(promptsOf({ prompt: [[1, 2], [3]] }), [[1, 2], [3]]);
+  });
+
+  it('reserves prompts × max(n, best_of) × max_tokens, 16 when unset', () => {
+    assert.equal(parseCompletions({ model: 'm', prompt: ['a', 'b', 'c'] }).maxOutputTokens, 48);
+    assert.equal(parseCompletions({ model: 'm', prompt: ['a', 'b'], n: 2, max_tokens: 100 }).maxOutputTokens, 400);
+    assert.equal(parseCompletions({ model: 'm', prompt: [5, 6, 7, 8], n: 2, best_of: 3, max_tokens: 10 }).maxOutputTokens, 30);
+    assert.equal(parseCompletions({ model: 'm', prompt: [5, 6, 7, 8] }).promptTokens, 4);
   });
 
   it('refuses what chat cannot express, naming the field', () => {

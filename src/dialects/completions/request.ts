@@ -28,9 +28,14 @@ export const completionsSchema = z.looseObject({
 
 export type CompletionsRequest = z.output<typeof completionsSchema>;
 
-/** The prompts of a request, in order: a bare string is a list of one. Token-id prompts stay arrays/numbers. */
+/**
+ * The prompts of a request, in order: a string is one prompt, and so is a flat list of token ids; a list of strings
+ * or of token-id lists is several.
+ */
 export function promptsOf(body: JsonObject): unknown[] {
-  return Array.isArray(body.prompt) ? body.prompt : [body.prompt];
+  const prompt = body.prompt;
+  if (!Array.isArray(prompt)) return [prompt];
+  return prompt.length > 0 && prompt.every((item) => typeof item === 'number') ? [prompt] : prompt;
 }
 
 /** Whether the prompt is given as token ids rather than text (only a native upstream can take those). */
