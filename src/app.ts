@@ -6,6 +6,7 @@ import type { KeyCache } from './auth/key-cache.ts';
 import type { Config } from './config/load.ts';
 import type { Db } from './db/knex.ts';
 import { chatOperation } from './endpoints/chat.ts';
+import { completionsOperation } from './endpoints/completions.ts';
 import { embeddingsOperation } from './endpoints/embeddings.ts';
 import { responsesOperation } from './endpoints/responses.ts';
 import { InvalidRequestError } from './errors/gateway-error.ts';
@@ -48,6 +49,7 @@ const OPERATIONS: readonly [string, Operation][] = [
   ['/v1/chat/completions', chatOperation],
   ['/v1/responses', responsesOperation],
   ['/v1/embeddings', embeddingsOperation],
+  ['/v1/completions', completionsOperation],
 ];
 
 const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'retry-after-ms', 'ratelimit', 'ratelimit-policy', 'x-inference-provider', 'x-upstream-request-id'];
