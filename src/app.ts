@@ -6,6 +6,7 @@ import type { KeyCache } from './auth/key-cache.ts';
 import type { Config } from './config/load.ts';
 import type { Db } from './db/knex.ts';
 import { chatOperation } from './endpoints/chat.ts';
+import { completionsOperation } from './endpoints/completions.ts';
 import { embeddingsOperation } from './endpoints/embeddings.ts';
 import { anthropicRequestId, messagesOperation } from './endpoints/messages.ts';
 import { countTokensHandler } from './endpoints/messages/count-tokens-route.ts';
@@ -51,6 +52,7 @@ const OPERATIONS: readonly [string, Operation][] = [
   ['/v1/chat/completions', chatOperation],
   ['/v1/responses', responsesOperation],
   ['/v1/embeddings', embeddingsOperation],
+  ['/v1/completions', completionsOperation],
   ['/v1/messages', messagesOperation],
 ];
 

@@ -25,6 +25,8 @@ export class ChatStreamMeter implements StreamMeter {
   private usageChunk: string | undefined;
   private head: ChunkHead | undefined;
   private readonly seen: string[] = [];
+  /** The `object` of the usage chunk the gateway writes itself; a dialect with chat's stream shape (legacy completions) sets its own. */
+  protected readonly chunkObject: string = 'chat.completion.chunk';
 
   constructor(
     private readonly promptTokens: number,
@@ -64,7 +66,7 @@ export class ChatStreamMeter implements StreamMeter {
     if (reported && Number.isFinite(reported.prompt_tokens) && Number.isFinite(reported.completion_tokens)) {
       return { promptTokens: reported.prompt_tokens!, completionTokens: reported.completion_tokens!, estimated: false };
     }
-    return { promptTokens: this.promptTokens, completionTokens: countTextTokens(streamedText(this.seen)), estimated: true };
+    return { promptTokens: this.promptTokens, completionTokens: countTextTokens(this.textOf(this.seen)), estimated: true };
   }
 
   closing(gatewayUsage: GatewayUsage): SseEvent[] {
@@ -73,7 +75,7 @@ export class ChatStreamMeter implements StreamMeter {
     const usage = this.usage();
     const chunk = {
       id: this.head?.id ?? 'chatcmpl-gateway',
-      object: 'chat.completion.chunk',
+      object: this.chunkObject,
       created: this.head?.created ?? Math.floor(Date.now() / 1000),
       model: this.head?.model ?? '',
       choices: [],
@@ -81,6 +83,11 @@ export class ChatStreamMeter implements StreamMeter {
       gateway_usage: gatewayUsage,
     };
     return [{ data: JSON.stringify(chunk) }];
+  }
+
+  /** The generated text of the chunks seen, counted when the upstream reports no usage. */
+  protected textOf(chunks: readonly string[]): string {
+    return streamedText(chunks);
   }
 
   errorEvent(error: GatewayError): SseEvent {

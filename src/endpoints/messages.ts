@@ -95,10 +95,16 @@ export function messagesUsage(body: JsonObject, parsed: ParsedCall): TokenUsage 
   return { promptTokens: parsed.promptTokens, completionTokens, estimated: true };
 }
 
+/** A request the translation would refuse is refused before anything is reserved (and before any fallback is tried). */
+function checkTranslatable(body: JsonObject, target: Target): void {
+  if (!target.provider.provider.messages) messagesToChatRequest(body, false, new ToolNames());
+}
+
 export const messagesOperation: Operation = {
   endpoint: 'messages',
   clientHeaders: MESSAGES_CLIENT_HEADERS,
   parse: parseMessages,
+  check: checkTranslatable,
   json: message,
   stream: messageStream,
   usageOf: messagesUsage,

@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GatewayError, toGatewayError, UpstreamRequestError } from '../errors/gateway-error.ts';
 import type { Logger } from '../logging.ts';
+import { PartialUsageError } from '../metering/partial-usage.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { Target } from '../plugins/registry.ts';
 import type { CallRecord } from './call-record.ts';
@@ -32,19 +33,12 @@ export async function withAttempts<T>(deps: AttemptDeps, call: CallRecord, targe
         deps.metrics.upstreamAttempts.inc({ provider: target.provider.name, outcome: 'ok' });
         return { result, target };
       } catch (error) {
-        if (call.clientGone) throw call.abort.signal.reason;
+        if (call.clientGone && !(error instanceof PartialUsageError)) throw call.abort.signal.reason;
         last = toGatewayError(error, target.provider.plugin);
-        deps.metrics.upstreamAttempts.inc({ provider: target.provider.name, outcome: last.code ?? 'error' });
-        deps.metrics.upstreamErrors.inc({ provider: target.provider.name, code: last.code ?? 'error' });
         const delayMs = attempt < retries.attempts && last.retryable ? retryDelayMs(attempt, last, retries) : undefined;
-        deps.logger.warn('upstream attempt failed', {
-          requestId: call.requestId,
-          provider: target.provider.name,
-          attempt: attempt + 1,
-          status: last.status,
-          code: last.code,
-          retryInMs: delayMs ?? null,
-        });
+        noteFailure(deps, call, target, attempt, last, delayMs);
+        // Output already generated is charged, so it ends the request: a retry or a fallback would generate it again.
+        if (last instanceof PartialUsageError) throw last;
         // A 4xx the upstream blames on the request would fail the same way anywhere.
         if (last instanceof UpstreamRequestError) throw last;
         if (delayMs === undefined) break;
@@ -54,6 +48,19 @@ export async function withAttempts<T>(deps: AttemptDeps, call: CallRecord, targe
     }
   }
   throw last!;
+}
+
+function noteFailure(deps: AttemptDeps, call: CallRecord, target: Target, attempt: number, error: GatewayError, retryInMs: number | undefined): void {
+  deps.metrics.upstreamAttempts.inc({ provider: target.provider.name, outcome: error.code ?? 'error' });
+  deps.metrics.upstreamErrors.inc({ provider: target.provider.name, code: error.code ?? 'error' });
+  deps.logger.warn('upstream attempt failed', {
+    requestId: call.requestId,
+    provider: target.provider.name,
+    attempt: attempt + 1,
+    status: error.status,
+    code: error.code,
+    retryInMs: retryInMs ?? null,
+  });
 }
 
 /** Full-jitter exponential backoff, but never sooner than the upstream's `Retry-After`; undefined when that is too long to wait. */

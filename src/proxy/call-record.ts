@@ -6,7 +6,7 @@ import type { Response } from 'express';
 import type { Hold } from '../metering/lease-book.ts';
 import type { UsageRow } from '../metering/usage-writer.ts';
 
-export type Endpoint = 'chat' | 'responses' | 'embeddings' | 'messages';
+export type Endpoint = 'chat' | 'responses' | 'embeddings' | 'completions' | 'messages';
 
 /** The reason the gateway aborts an upstream call when its client goes away. */
 export class ClientClosedError extends Error {

@@ -9,6 +9,7 @@ import type { KeyRecord } from '../db/keys-repo.ts';
 import { ModelNotAllowedError } from '../errors/gateway-error.ts';
 import type { Logger } from '../logging.ts';
 import { Meter } from '../metering/meter.ts';
+import { PartialUsageError } from '../metering/partial-usage.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { JsonObject } from '../plugin-sdk.ts';
 import type { ProviderRegistry, Target } from '../plugins/registry.ts';
@@ -43,6 +44,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
       const targets = deps.registry.resolve(parsed.model, parsed.provider);
       call.provider = targets[0].provider.name;
       assertModelAllowed(key, parsed.model);
+      operation.check?.(req.body as JsonObject, targets[0]);
       const cap = parsed.generates ? (parsed.maxOutputTokens ?? deps.defaultMaxTokens) : 0;
       await deps.meter.reserve(call, key, targets, parsed.promptTokens, cap);
       const outputCap = parsed.generates && Meter.isMetered(key) && parsed.maxOutputTokens === undefined ? cap : undefined;
@@ -52,6 +54,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
       if (parsed.stream) await relayStream(deps, operation, call, res, targets, body, parsed);
       else await relayJson(deps, operation, call, res, targets, body, parsed);
     } catch (error) {
+      if (error instanceof PartialUsageError) chargePartial(deps, call, error);
       if (error instanceof ClientClosedError || call.clientGone) {
         call.status = 499;
         call.errorCode = 'client_closed_request';
@@ -104,6 +107,12 @@ async function relayJson(
   // Node's own writeHead/end: express's send() would also check request freshness and re-derive headers.
   res.writeHead(200, { ...result.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** A request that failed after part of it was generated is charged for that part (the hold caps it, as always). */
+function chargePartial(deps: ProxyDeps, call: CallRecord, error: PartialUsageError): void {
+  deps.meter.charge(call, error.usage, error.target);
+  countTokens(deps, call);
 }
 
 export function countTokens(deps: ProxyDeps, call: CallRecord): void {

@@ -1,4 +1,4 @@
-/** The contract between the generic proxy handler and one endpoint (chat completions, responses, embeddings). */
+/** The contract between the generic proxy handler and one endpoint (chat completions, responses, legacy completions, embeddings). */
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { GatewayUsage, TokenUsage } from '../metering/meter.ts';
 import type { CallContext, JsonObject, JsonResult, StreamResult } from '../plugin-sdk.ts';
@@ -50,6 +50,11 @@ export interface Operation {
   clientHeaders?: readonly string[];
   /** Throws InvalidRequestError for a malformed body. */
   parse(body: JsonObject): ParsedCall;
+  /**
+   * Throws InvalidRequestError for what the primary target cannot serve (a translated dialect's fields with no chat
+   * counterpart), before anything is reserved or sent. Absent: every target takes every valid body.
+   */
+  check?(body: JsonObject, target: Target): void;
   /**
    * Adjusts the upstream body (a copy, `provider` already removed, the operation's to change); `outputCap` is set
    * when a metered call must bound its output to what it reserved. Absent: the body goes as it is.

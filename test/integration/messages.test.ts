@@ -273,6 +273,7 @@ describe('messages: errors in Anthropic shape', () => {
       { ...ok, messages: HI, max_tokens: 'many' },
       { ...ok, messages: HI, stream: 'yes' },
     ];
+    const sentBefore = hf.requests.length;
     for (const body of bodies) {
       const answer = await post('/v1/messages', JSON.stringify(body));
       const label = JSON.stringify(body).slice(30, 160);
@@ -280,6 +281,7 @@ describe('messages: errors in Anthropic shape', () => {
       assert.equal((answer.body as { error: { type: string } }).error.type, 'invalid_request_error', label);
       assert.match((answer.body as { error: { message: string } }).error.message, /Invalid '|expected|Required|Too small/i, label);
     }
+    assert.equal(hf.requests.length, sentBefore, 'refused before any upstream call');
   });
 
   it('a mid-stream upstream failure ends the stream with an error event', async () => {
