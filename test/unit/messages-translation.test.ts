@@ -129,6 +129,8 @@ describe('messages: request → chat', () => {
     const named = choice({ type: 'tool', name: 'get_weather', disable_parallel_tool_use: true });
     assert.deepEqual(named.tool_choice, { type: 'function', function: { name: 'get_weather' } });
     assert.equal(named.parallel_tool_calls, false);
+    const toolless = translate({ tool_choice: { type: 'auto', disable_parallel_tool_use: true }, messages: [{ role: 'user', content: 'x' }] });
+    assert.deepEqual([toolless.tool_choice, toolless.parallel_tool_calls], [undefined, undefined], 'nothing about tools without tools');
   });
 
   it('refuses what chat cannot carry with a 400 naming the parameter', () => {

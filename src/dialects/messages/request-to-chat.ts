@@ -20,9 +20,10 @@ export function messagesToChatRequest(body: JsonObject, stream: boolean, names: 
   const tools = Array.isArray(body.tools) && body.tools.length > 0 ? toChatTools(body.tools as JsonObject[], names) : undefined;
   if (tools) chat.tools = tools;
   const choice = body.tool_choice as { type?: unknown; name?: unknown; disable_parallel_tool_use?: unknown } | undefined;
-  if (choice && typeof choice === 'object') {
+  // Chat servers refuse tool_choice (and parallel_tool_calls) without tools.
+  if (tools && choice && typeof choice === 'object') {
     chat.tool_choice = toChatToolChoice(choice, names);
-    if (tools && choice.disable_parallel_tool_use === true) chat.parallel_tool_calls = false;
+    if (choice.disable_parallel_tool_use === true) chat.parallel_tool_calls = false;
   }
   if (typeof body.max_tokens === 'number') chat.max_completion_tokens = body.max_tokens;
   if (typeof body.temperature === 'number') chat.temperature = body.temperature;
