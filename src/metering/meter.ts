@@ -62,7 +62,7 @@ export class Meter {
   charge(call: CallRecord, usage: TokenUsage, target: Target | undefined): GatewayUsage {
     const tokens = usage.promptTokens + usage.completionTokens;
     const price = target ? this.prices(target).priceOf(target.model) : undefined;
-    const cost = price ? costMicro(price, usage.promptTokens, usage.completionTokens) : 0;
+    const cost = price ? costMicro(price, usage.promptTokens, usage.completionTokens, usage) : 0;
     call.promptTokens = usage.promptTokens;
     call.completionTokens = usage.completionTokens;
     call.estimated = usage.estimated;
