@@ -37,6 +37,8 @@ export class CallRecord {
   errorCode: string | null = null;
   attempts = 0;
   hold: Hold | undefined;
+  /** The output tokens reserved for this call (the client's bound or the default cap); 0 when it generates nothing. */
+  outputCap = 0;
   private owners = 1;
   private done = false;
 

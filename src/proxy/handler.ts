@@ -42,6 +42,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
       call.provider = targets[0].provider.name;
       assertModelAllowed(key, parsed.model);
       const cap = parsed.generates ? (parsed.maxOutputTokens ?? deps.defaultMaxTokens) : 0;
+      call.outputCap = cap;
       await deps.meter.reserve(call, key, targets, parsed.promptTokens, cap);
       const outputCap = parsed.generates && Meter.isMetered(key) && parsed.maxOutputTokens === undefined ? cap : undefined;
       // SPEC §3: the `provider` field picks an entry and never goes upstream, whatever the endpoint.
@@ -68,7 +69,7 @@ export function bodyFor(target: Target, body: JsonObject): JsonObject {
 }
 
 export function callContext(call: CallRecord): OperationContext {
-  return { requestId: call.requestId, signal: call.abort.signal, keyId: call.keyId };
+  return { requestId: call.requestId, signal: call.abort.signal, keyId: call.keyId, maxOutputTokens: call.outputCap || undefined };
 }
 
 async function relayJson(
