@@ -32,6 +32,14 @@ const WEATHER: OpenAI.Chat.ChatCompletionFunctionTool = {
 
 type WithGatewayUsage = { gateway_usage: { cost_usd: number; tokens_charged: number } };
 
+/** The expected cost in micro-USD: tokens × USD per million for each kind, rounded up once for the whole call. */
+const EXPECTED_MICRO = Math.ceil(
+  ANTHROPIC_USAGE.input_tokens * PRICES.input +
+    ANTHROPIC_USAGE.cache_read_input_tokens * PRICES.cache_read +
+    ANTHROPIC_USAGE.cache_creation_input_tokens * PRICES.cache_write +
+    ANTHROPIC_USAGE.output_tokens * PRICES.output,
+);
+
 describe('anthropic provider: chat completions and Responses translated to Messages', () => {
   let claude: MockAnthropic;
   let gateway: TestGateway;
@@ -106,13 +114,7 @@ describe('anthropic provider: chat completions and Responses translated to Messa
 
   it('prices plain input, cache reads, cache writes and output each at its own rate, exactly', async () => {
     const { data, response } = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
-    // micro-USD = tokens × USD per million; rounded up once for the whole call.
-    const micro = Math.ceil(
-      ANTHROPIC_USAGE.input_tokens * PRICES.input +
-        ANTHROPIC_USAGE.cache_read_input_tokens * PRICES.cache_read +
-        ANTHROPIC_USAGE.cache_creation_input_tokens * PRICES.cache_write +
-        ANTHROPIC_USAGE.output_tokens * PRICES.output,
-    );
+    const micro = EXPECTED_MICRO;
     assert.equal(micro, 42 + 600 + 1125 + 135);
     assert.equal((data as unknown as WithGatewayUsage).gateway_usage.cost_usd, micro / 1e6);
     const row = await usageRow(gateway, response.headers.get('x-request-id')!);
@@ -135,6 +137,7 @@ describe('anthropic provider: chat completions and Responses translated to Messa
     assert.deepEqual(last.choices, []);
     assert.deepEqual(last.usage, CHAT_USAGE);
     assert.equal((last as unknown as WithGatewayUsage).gateway_usage.tokens_charged, PROMPT + 9);
+    assert.equal((last as unknown as WithGatewayUsage).gateway_usage.cost_usd, EXPECTED_MICRO / 1e6);
   });
 
   it('maps tools and tool_choice, and answers tool_use blocks as tool_calls with JSON arguments', async () => {
@@ -260,9 +263,10 @@ describe('anthropic provider: chat completions and Responses translated to Messa
     assert.deepEqual([sent.system, sent.max_tokens, sent.messages], ['Be brief.', 300, [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }]]);
     assert.equal(data.output_text, CLAUDE_TEXT);
     assert.equal(data.status, 'completed');
-    assert.deepEqual([data.usage?.input_tokens, data.usage?.output_tokens, data.usage?.input_tokens_details.cached_tokens], [PROMPT, 9, 2000]);
+    assert.deepEqual([data.usage?.input_tokens, data.usage?.output_tokens, data.usage?.input_tokens_details], [PROMPT, 9, { cached_tokens: 2000, cache_write_tokens: 300 }]);
+    assert.equal((data as unknown as WithGatewayUsage).gateway_usage.cost_usd, EXPECTED_MICRO / 1e6);
     const row = await usageRow(gateway, response.headers.get('x-request-id')!);
-    assert.deepEqual([row.endpoint, row.provider, row.prompt_tokens, row.completion_tokens], ['responses', 'anthropic', PROMPT, 9]);
+    assert.deepEqual([row.endpoint, row.provider, row.prompt_tokens, row.completion_tokens, row.cost_micro], ['responses', 'anthropic', PROMPT, 9, EXPECTED_MICRO]);
   });
 
   it('answers /v1/responses through the translation, streamed, tool calls included', async () => {
@@ -279,6 +283,7 @@ describe('anthropic provider: chat completions and Responses translated to Messa
     assert.equal(types.at(-1), 'response.completed');
     assert.equal(text, CLAUDE_TEXT);
     assert.equal(completed?.usage?.input_tokens, PROMPT);
+    assert.equal((completed as unknown as WithGatewayUsage).gateway_usage.cost_usd, EXPECTED_MICRO / 1e6);
     const tools = await client.responses.create({ model: MODEL, input: 'Weather in Paris?', tools: [{ type: 'function', name: 'get_weather', parameters: WEATHER.function.parameters!, strict: false }], stream: true });
     const calls: OpenAI.Responses.ResponseFunctionToolCall[] = [];
     for await (const event of tools) if (event.type === 'response.output_item.done' && event.item.type === 'function_call') calls.push(event.item);
