@@ -7,6 +7,9 @@ import type { Config } from './config/load.ts';
 import type { Db } from './db/knex.ts';
 import { chatOperation } from './endpoints/chat.ts';
 import { embeddingsOperation } from './endpoints/embeddings.ts';
+import { messagesOperation } from './endpoints/messages.ts';
+import { countTokensHandler } from './endpoints/messages/count-tokens-route.ts';
+import { messagesErrorBody } from './dialects/messages/errors.ts';
 import { responsesOperation } from './endpoints/responses.ts';
 import { InvalidRequestError } from './errors/gateway-error.ts';
 import type { Logger } from './logging.ts';
@@ -15,7 +18,7 @@ import type { UsageWriter } from './metering/usage-writer.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { authenticate } from './middleware/authenticate.ts';
-import { errorHandler, notFound } from './middleware/error-handler.ts';
+import { errorHandler, errorShape, notFound } from './middleware/error-handler.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { rateLimiter, type SendCommand } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
@@ -48,6 +51,7 @@ const OPERATIONS: readonly [string, Operation][] = [
   ['/v1/chat/completions', chatOperation],
   ['/v1/responses', responsesOperation],
   ['/v1/embeddings', embeddingsOperation],
+  ['/v1/messages', messagesOperation],
 ];
 
 const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'retry-after-ms', 'ratelimit', 'ratelimit-policy', 'x-inference-provider', 'x-upstream-request-id'];
@@ -62,6 +66,8 @@ export function createApp(deps: AppDeps): Express {
   const routes = new Map<string, readonly string[]>();
   app.use(requestId());
   app.use(accessLog(logger, metrics));
+  // Anthropic clients read errors in Anthropic's shape, from the first middleware that can fail to the last.
+  app.use('/v1/messages', errorShape(messagesErrorBody));
   app.use(function requireHost(req, _res, next) {
     // HTTP/1.1 requires Host (RFC 9112 §3.2); Node would refuse it with a bare 400, this one is JSON.
     if (req.httpVersion === '1.1' && req.headers.host === undefined) return next(new InvalidRequestError('Missing Host header.'));
@@ -113,6 +119,9 @@ export function createApp(deps: AppDeps): Express {
     app.post(path, ...chain);
     routes.set(path, ['POST']);
   }
+
+  app.post('/v1/messages/count_tokens', routeLabel('count_tokens'), body, auth, countTokensHandler(deps.registry));
+  routes.set('/v1/messages/count_tokens', ['POST']);
 
   app.use('/v1/models', routeLabel('models'), auth);
   app.use(modelsRouter(deps.catalog));

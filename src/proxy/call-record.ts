@@ -6,7 +6,7 @@ import type { Response } from 'express';
 import type { Hold } from '../metering/lease-book.ts';
 import type { UsageRow } from '../metering/usage-writer.ts';
 
-export type Endpoint = 'chat' | 'responses' | 'embeddings';
+export type Endpoint = 'chat' | 'responses' | 'embeddings' | 'messages';
 
 /** The reason the gateway aborts an upstream call when its client goes away. */
 export class ClientClosedError extends Error {
@@ -39,6 +39,8 @@ export class CallRecord {
   hold: Hold | undefined;
   /** The output tokens reserved for this call (the client's bound or the default cap); 0 when it generates nothing. */
   outputCap = 0;
+  /** The client headers the operation forwards to a native upstream (see Operation.clientHeaders). */
+  clientHeaders: Readonly<Record<string, string>> | undefined;
   private owners = 1;
   private done = false;
 

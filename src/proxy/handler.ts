@@ -3,6 +3,7 @@
  * plugin (with retries and fallbacks) → answer as JSON or as a stream → price the usage. The CallRecord then
  * becomes the usage row and the settlement.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { KeyRecord } from '../db/keys-repo.ts';
 import { ModelNotAllowedError } from '../errors/gateway-error.ts';
@@ -38,6 +39,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
       const parsed = operation.parse(req.body as JsonObject);
       call.model = parsed.model;
       call.stream = parsed.stream;
+      if (operation.clientHeaders) call.clientHeaders = pickClientHeaders(req.headers, operation.clientHeaders);
       const targets = deps.registry.resolve(parsed.model, parsed.provider);
       call.provider = targets[0].provider.name;
       assertModelAllowed(key, parsed.model);
@@ -69,7 +71,21 @@ export function bodyFor(target: Target, body: JsonObject): JsonObject {
 }
 
 export function callContext(call: CallRecord): OperationContext {
-  return { requestId: call.requestId, signal: call.abort.signal, keyId: call.keyId, maxOutputTokens: call.outputCap || undefined };
+  const context: OperationContext = { requestId: call.requestId, signal: call.abort.signal, keyId: call.keyId };
+  if (call.clientHeaders) context.clientHeaders = call.clientHeaders;
+  if (call.outputCap > 0) context.maxOutputTokens = call.outputCap;
+  return context;
+}
+
+/** The allowed headers the client sent, by lower-case name. */
+export function pickClientHeaders(headers: IncomingHttpHeaders, names: readonly string[]): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of names) {
+    const value = headers[name];
+    if (typeof value === 'string') picked[name] = value;
+    else if (Array.isArray(value)) picked[name] = value.join(',');
+  }
+  return picked;
 }
 
 async function relayJson(
@@ -82,7 +98,7 @@ async function relayJson(
   parsed: ParsedCall,
 ): Promise<void> {
   const context = callContext(call);
-  const { result, target } = await withAttempts(deps, call, targets, (t) => operation.json(t, bodyFor(t, body), context));
+  const { result, target } = await withAttempts(deps, call, targets, (t) => operation.json(t, bodyFor(t, body), context, parsed));
   const usage = deps.meter.charge(call, operation.usageOf(result.body, parsed), target);
   countTokens(deps, call);
   call.status = 200;
@@ -101,7 +117,7 @@ export function countTokens(deps: ProxyDeps, call: CallRecord): void {
 const allowedModels = new WeakMap<KeyRecord, (model: string) => boolean>();
 
 /** `--models` globs follow the provider glob rules (SPEC §6). */
-function assertModelAllowed(key: KeyRecord, model: string): void {
+export function assertModelAllowed(key: KeyRecord, model: string): void {
   if (!key.models) return;
   let matches = allowedModels.get(key);
   if (!matches) {

@@ -43,6 +43,11 @@ export interface OperationContext extends CallContext {
 
 export interface Operation {
   endpoint: Endpoint;
+  /**
+   * Client headers (lower-case names) a native passthrough forwards unchanged, copied into the call's
+   * `clientHeaders` (e.g. `anthropic-version` on `/v1/messages`); never auth headers.
+   */
+  clientHeaders?: readonly string[];
   /** Throws InvalidRequestError for a malformed body. */
   parse(body: JsonObject): ParsedCall;
   /**
@@ -50,7 +55,7 @@ export interface Operation {
    * when a metered call must bound its output to what it reserved. Absent: the body goes as it is.
    */
   prepare?(body: JsonObject, parsed: ParsedCall, outputCap: number | undefined): JsonObject;
-  json(target: Target, body: JsonObject, call: OperationContext): Promise<JsonResult>;
+  json(target: Target, body: JsonObject, call: OperationContext, parsed: ParsedCall): Promise<JsonResult>;
   stream(target: Target, body: JsonObject, call: OperationContext, parsed: ParsedCall): Promise<StreamResult>;
   usageOf(body: JsonObject, parsed: ParsedCall): TokenUsage;
   /** A fresh meter for one stream, once the serving target is known. */
