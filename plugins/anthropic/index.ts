@@ -16,6 +16,14 @@ import {
   type StreamResult,
 } from '../../src/plugin-sdk.ts';
 
+/** Headers worth showing the client; Anthropic names its request id `request-id`. */
+function upstreamHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const picked = pickUpstreamHeaders(headers);
+  const requestId = headers['request-id'];
+  if (typeof requestId === 'string') picked['x-upstream-request-id'] = requestId;
+  return picked;
+}
+
 const configSchema = z.strictObject({
   base_url: z.url({ protocol: /^https?$/ }).default('https://api.anthropic.com'),
   /** From ANTHROPIC_API_KEY (see config/gateway.yaml); sent as `x-api-key`. */
@@ -56,14 +64,14 @@ export default definePlugin({
       requireKey();
       const answer = await client.json(path, request, call, { headers: headersFor(call) });
       if (!isObject(answer.body)) throw new UpstreamError(`${name} answered with JSON that is not an object`);
-      return { body: answer.body, raw: answer.raw, headers: pickUpstreamHeaders(answer.headers) };
+      return { body: answer.body, raw: answer.raw, headers: upstreamHeaders(answer.headers) };
     };
     return {
       messages: (request, call) => post('/v1/messages', request, call),
       async messagesStream(request, call): Promise<StreamResult> {
         requireKey();
         const answer = await client.stream('/v1/messages', request, call, { headers: headersFor(call) });
-        return { events: answer.events, headers: pickUpstreamHeaders(answer.headers) };
+        return { events: answer.events, headers: upstreamHeaders(answer.headers) };
       },
       countTokens: (request, call) => post('/v1/messages/count_tokens', request, call),
       async listModels(call) {

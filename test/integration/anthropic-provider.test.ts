@@ -97,6 +97,7 @@ describe('anthropic provider: chat completions and Responses translated to Messa
       stop_sequences: ['END'],
       metadata: { user_id: 'user-42' },
     });
+    assert.equal(response.headers.get('x-upstream-request-id'), 'req_mock_1');
     assert.equal(data.object, 'chat.completion');
     assert.equal(data.id, 'msg_mock_01');
     assert.deepEqual(data.choices[0].message, { role: 'assistant', content: CLAUDE_TEXT });

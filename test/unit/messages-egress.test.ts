@@ -67,6 +67,7 @@ describe('chat request → Messages', () => {
     refuses({}, [user('x'), { role: 'assistant', tool_calls: [{ id: 't', type: 'function', function: { name: 'w', arguments: '[1]' } }] }], 'messages[1].tool_calls[0].function.arguments');
     refuses({ tools: [{ type: 'custom', custom: { name: 'x' } }] }, undefined, 'tools[0]');
     refuses({ logprobs: true }, undefined, 'logprobs');
+    refuses({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }, undefined, 'response_format');
   });
 });
 

@@ -14,8 +14,9 @@ interface Turn {
 
 /**
  * Fields dropped on the way: Messages has nothing like them, and none changes what a correct answer is
- * (`stream_options` is the core's own business; the usage always arrives in Messages streams). `n > 1` and
- * `logprobs` would change the answer's shape, so they are refused instead (see refuseUnexpressible).
+ * (`stream_options` is the core's own business; the usage always arrives in Messages streams; `response_format`
+ * `text` / `json_object` leave the answer's shape to the prompt). `n > 1`, `logprobs` and a `json_schema` format
+ * would change what a correct answer is, so they are refused instead (see refuseUnexpressible).
  */
 const DROPPED = new Set([
   'stream_options', 'seed', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'service_tier', 'store',
@@ -58,6 +59,10 @@ function refuseUnexpressible(chat: JsonObject): void {
   }
   if (chat.logprobs === true) {
     throw new InvalidRequestError('This model is served through the Anthropic Messages API, which has no log probabilities.', 'logprobs', 'unsupported_parameter');
+  }
+  // A client asking for schema-bound JSON would silently get free text: say so instead (tools can carry a schema).
+  if ((chat.response_format as { type?: unknown } | null | undefined)?.type === 'json_schema') {
+    throw new InvalidRequestError("response_format 'json_schema' cannot be translated to the Anthropic Messages API: send the schema as a tool and set tool_choice to it.", 'response_format', 'unsupported_parameter');
   }
   if (chat.functions !== undefined || chat.function_call !== undefined) {
     throw new InvalidRequestError("The deprecated 'functions' / 'function_call' fields are not translated to Anthropic Messages: send 'tools' / 'tool_choice'.", 'functions', 'unsupported_parameter');
