@@ -97,27 +97,38 @@ export class MockAnthropic {
   }
 
   private messages(res: http.ServerResponse, body: Json): void {
-    if (typeof body.max_tokens !== 'number') return apiError(res, 400, 'invalid_request_error', 'max_tokens: Field required');
-    if (!Array.isArray(body.messages)) return apiError(res, 400, 'invalid_request_error', 'messages: Field required');
-    const model = String(body.model);
-    if (model.endsWith('-overloaded')) return apiError(res, 529, 'overloaded_error', 'Overloaded');
-    if (model.endsWith('-rate-limited')) {
-      res.setHeader('retry-after', '3');
-      return apiError(res, 429, 'rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit');
+    const refusal = refusalOf(body);
+    if (refusal) {
+      if (refusal.status === 429) res.setHeader('retry-after', '3');
+      apiError(res, refusal.status, refusal.type, refusal.message);
+      return;
     }
     const blocks = answerBlocks(body);
-    if (body.stream === true) return streamMessage(res, body, blocks);
+    if (body.stream === true) {
+      streamMessage(res, body, blocks);
+      return;
+    }
     json(res, 200, {
       id: 'msg_mock_01',
       type: 'message',
       role: 'assistant',
-      model,
+      model: body.model,
       content: blocks,
       stop_reason: blocks.some((block) => block.type === 'tool_use') ? 'tool_use' : 'end_turn',
       stop_sequence: null,
       usage: ANTHROPIC_USAGE,
     });
   }
+}
+
+/** The errors the API answers before generating: a malformed body, or the scenario the model name asks for. */
+function refusalOf(body: Json): { status: number; type: string; message: string } | undefined {
+  if (typeof body.max_tokens !== 'number') return { status: 400, type: 'invalid_request_error', message: 'max_tokens: Field required' };
+  if (!Array.isArray(body.messages)) return { status: 400, type: 'invalid_request_error', message: 'messages: Field required' };
+  const model = String(body.model);
+  if (model.endsWith('-overloaded')) return { status: 529, type: 'overloaded_error', message: 'Overloaded' };
+  if (model.endsWith('-rate-limited')) return { status: 429, type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit' };
+  return undefined;
 }
 
 /** Tool calls when tools are sent and the last user turn holds no tool result; thinking first when asked for. */

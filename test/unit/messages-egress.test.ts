@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chatRequestToMessages } from '../../src/dialects/messages/chat-request-to-messages.ts';
 import { eventsToChatStream } from '../../src/dialects/messages/events-to-chat-stream.ts';
 import { messageToChatAnswer } from '../../src/dialects/messages/message-to-chat-answer.ts';
-import { GatewayError, InvalidRequestError, UpstreamError } from '../../src/errors/gateway-error.ts';
+import { type GatewayError, InvalidRequestError, UpstreamError } from '../../src/errors/gateway-error.ts';
 import { costMicro, PriceBook } from '../../src/metering/pricing.ts';
 import type { SseEvent } from '../../src/upstream/sse.ts';
 
@@ -75,9 +75,15 @@ async function* feed(events: Record<string, unknown>[]): AsyncGenerator<SseEvent
   for (const event of events) yield { event: String(event.type), data: JSON.stringify(event) };
 }
 
-async function collect(events: Record<string, unknown>[]): Promise<Record<string, any>[]> {
-  const out: Record<string, any>[] = [];
-  for await (const event of eventsToChatStream(feed(events), 'claude')) out.push(JSON.parse(event.data));
+interface Chunk {
+  id: string;
+  choices: { delta: { tool_calls?: unknown[] } & Record<string, unknown>; finish_reason: string | null }[];
+  usage?: unknown;
+}
+
+async function collect(events: Record<string, unknown>[]): Promise<Chunk[]> {
+  const out: Chunk[] = [];
+  for await (const event of eventsToChatStream(feed(events), 'claude')) out.push(JSON.parse(event.data) as Chunk);
   return out;
 }
 
