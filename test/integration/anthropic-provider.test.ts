@@ -1,6 +1,7 @@
 /** Claude as a provider: the `openai` SDK's chat completions and Responses reach a mock Anthropic API through the `anthropic` plugin. */
 import assert from 'node:assert/strict';
-import OpenAI, { APIError } from 'openai';
+import type OpenAI from 'openai';
+import type { APIError } from 'openai';
 import { CANARY, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
 import {
   ANTHROPIC_KEY,

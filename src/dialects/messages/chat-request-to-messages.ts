@@ -140,7 +140,9 @@ function turnOf(message: JsonObject, index: number): Turn | undefined {
 function assistantBlocks(message: JsonObject, index: number): Block[] {
   const blocks = message.content == null ? [] : chatContentToBlocks(message.content, `messages[${index}].content`);
   const calls = message.tool_calls;
-  if (Array.isArray(calls)) calls.forEach((call, callIndex) => blocks.push(toolUseBlock(call, `messages[${index}].tool_calls[${callIndex}]`)));
+  if (Array.isArray(calls)) {
+    for (const [callIndex, call] of calls.entries()) blocks.push(toolUseBlock(call, `messages[${index}].tool_calls[${callIndex}]`));
+  }
   return blocks;
 }
 
