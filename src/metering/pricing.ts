@@ -79,6 +79,15 @@ export function costMicro(price: Price, promptTokens: number, completionTokens: 
   return Number((total + 999_999n) / 1_000_000n);
 }
 
+/**
+ * The most a call can cost: every prompt token at the dearest input rate (a prompt may be written to the cache,
+ * which Anthropic prices above plain input), then the output. What a hold reserves.
+ */
+export function worstCaseMicro(price: Price, promptTokens: number, completionTokens: number): number {
+  const dearest = [price.cacheReadPico, price.cacheWritePico].reduce((max, value) => (value > max ? value : max), price.inputPico);
+  return costMicro({ ...price, inputPico: dearest }, promptTokens, completionTokens);
+}
+
 export function microToUsd(micro: number): number {
   return micro / 1e6;
 }

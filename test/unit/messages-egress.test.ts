@@ -4,7 +4,7 @@ import { chatRequestToMessages } from '../../src/dialects/messages/chat-request-
 import { eventsToChatStream } from '../../src/dialects/messages/events-to-chat-stream.ts';
 import { messageToChatAnswer } from '../../src/dialects/messages/message-to-chat-answer.ts';
 import { type GatewayError, InvalidRequestError, UpstreamError } from '../../src/errors/gateway-error.ts';
-import { costMicro, PriceBook } from '../../src/metering/pricing.ts';
+import { costMicro, PriceBook, worstCaseMicro } from '../../src/metering/pricing.ts';
 import type { SseEvent } from '../../src/upstream/sse.ts';
 
 const user = (content: unknown) => ({ role: 'user', content });
@@ -148,6 +148,12 @@ describe('prompt-cache pricing', () => {
     // 1 plain × 3 + 1 read × 0.3 + 1 write × 3.75 = 7.05 micro-USD → 8 (one rounding, not three).
     assert.equal(costMicro(price, 3, 0, { cacheReadTokens: 1, cacheWriteTokens: 1 }), 8);
     assert.equal(costMicro(price, 3, 0), 9);
+  });
+
+  it('reserves the prompt at the dearest input rate, so a hold covers cache writes', () => {
+    const price = new PriceBook({ default: { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 } }).priceOf('any');
+    assert.equal(worstCaseMicro(price, 100, 10), 375 + 150);
+    assert.equal(worstCaseMicro(new PriceBook({ default: { input: 3, output: 15 } }).priceOf('any'), 100, 10), 300 + 150);
   });
 
   it('defaults both cache rates to input', () => {
