@@ -125,6 +125,7 @@ export class MockAnthropic {
 function refusalOf(body: Json): { status: number; type: string; message: string } | undefined {
   if (typeof body.max_tokens !== 'number') return { status: 400, type: 'invalid_request_error', message: 'max_tokens: Field required' };
   if (!Array.isArray(body.messages)) return { status: 400, type: 'invalid_request_error', message: 'messages: Field required' };
+  if (typeof body.temperature === 'number' && body.temperature > 1) return { status: 400, type: 'invalid_request_error', message: 'temperature: range: 0..1' };
   const model = String(body.model);
   if (model.endsWith('-overloaded')) return { status: 529, type: 'overloaded_error', message: 'Overloaded' };
   if (model.endsWith('-rate-limited')) return { status: 429, type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit' };

@@ -321,6 +321,15 @@ describe('anthropic provider: chat completions and Responses translated to Messa
     });
   });
 
+  it("keeps Anthropic's 400 a 400 with its message: the request itself must change", async () => {
+    await assert.rejects(client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], temperature: 1.5 }), (error: APIError) => {
+      assert.equal(error.status, 400);
+      assert.equal(error.type, 'invalid_request_error');
+      assert.match(error.message, /temperature: range: 0\.\.1/);
+      return true;
+    });
+  });
+
   it('ends a stream whose upstream sends an error event with an error event', async () => {
     const response = await fetch(`${gateway.baseURL}/chat/completions`, {
       method: 'POST',

@@ -34,6 +34,11 @@ describe('chat request → Messages', () => {
     ]);
   });
 
+  it('leaves out empty turns', () => {
+    const out = translate({}, [user('Hi'), { role: 'assistant', content: '' }, user('Still there?')]);
+    assert.deepEqual(out.messages, [{ role: 'user', content: [{ type: 'text', text: 'Hi' }, { type: 'text', text: 'Still there?' }] }]);
+  });
+
   it('keeps cache_control breakpoints on system parts, content parts and tools', () => {
     const cache = { type: 'ephemeral' };
     const out = translate({ tools: [{ type: 'function', function: { name: 'w', parameters: { type: 'object' } }, cache_control: cache }] }, [

@@ -106,7 +106,8 @@ function turnsOf(messages: readonly JsonObject[]): Turn[] {
   const turns: Turn[] = [];
   for (const [index, message] of messages.entries()) {
     const turn = turnOf(message, index);
-    if (!turn) continue;
+    // An empty turn (`content: ""` with no tool calls) is refused by Messages and says nothing: leave it out.
+    if (!turn || turn.content.length === 0) continue;
     const last = turns.at(-1);
     // Messages wants alternating roles and tool results first in their user turn: merge consecutive same-role turns.
     if (last && last.role === turn.role) last.content = mergeContent(last.content, turn.content);
