@@ -7,7 +7,7 @@ import type { Config } from './config/load.ts';
 import type { Db } from './db/knex.ts';
 import { chatOperation } from './endpoints/chat.ts';
 import { embeddingsOperation } from './endpoints/embeddings.ts';
-import { messagesOperation } from './endpoints/messages.ts';
+import { anthropicRequestId, messagesOperation } from './endpoints/messages.ts';
 import { countTokensHandler } from './endpoints/messages/count-tokens-route.ts';
 import { messagesErrorBody } from './dialects/messages/errors.ts';
 import { responsesOperation } from './endpoints/responses.ts';
@@ -67,7 +67,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestId());
   app.use(accessLog(logger, metrics));
   // Anthropic clients read errors in Anthropic's shape, from the first middleware that can fail to the last.
-  app.use('/v1/messages', errorShape(messagesErrorBody));
+  app.use('/v1/messages', errorShape(messagesErrorBody), anthropicRequestId());
   app.use(function requireHost(req, _res, next) {
     // HTTP/1.1 requires Host (RFC 9112 §3.2); Node would refuse it with a bare 400, this one is JSON.
     if (req.httpVersion === '1.1' && req.headers.host === undefined) return next(new InvalidRequestError('Missing Host header.'));

@@ -3,6 +3,7 @@
  * through, with the client's `anthropic-version` / `anthropic-beta`), otherwise translated to chat completions and
  * back through the chat bridge. The choice is made per target, so a fallback may serve the other way.
  */
+import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { chatJson, chatStream } from '../dialects/chat-bridge.ts';
 import { chatAnswerToMessage, generatedText } from '../dialects/messages/chat-answer-to-message.ts';
@@ -17,6 +18,17 @@ import type { Target } from '../plugins/registry.ts';
 import type { Operation, OperationContext, ParsedCall } from '../proxy/operation.ts';
 import { validateBody } from '../proxy/validate.ts';
 import { MessagesStreamMeter, tokenUsageOf } from './messages/stream-meter.ts';
+
+/**
+ * The request id also as `request-id`, the header Anthropic's SDKs read (`message._request_id`,
+ * `error.requestID`); `x-request-id` stays as on every route.
+ */
+export function anthropicRequestId(): RequestHandler {
+  return function setAnthropicRequestId(_req, res, next) {
+    res.setHeader('request-id', res.locals.requestId);
+    next();
+  };
+}
 
 /** Client headers a native Messages provider receives unchanged. */
 export const MESSAGES_CLIENT_HEADERS = ['anthropic-version', 'anthropic-beta'] as const;

@@ -83,8 +83,10 @@ export class ChatToMessages {
       this.finished = true;
       this.closeBlock(out);
     }
+    // Some servers report running usage on every chunk: the latest counts, and a usage-only chunk after the finish
+    // is the final one. Otherwise the end of the stream sends the message_delta.
     if (usage) this.usage = usage;
-    if (this.finished && this.usage && !this.delivered) out.push(this.messageDelta(this.usage, false));
+    if (this.finished && usage && choices.length === 0 && !this.delivered) out.push(this.messageDelta(usage, false));
     return out;
   }
 

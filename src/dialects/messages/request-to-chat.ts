@@ -89,7 +89,10 @@ function collapse(parts: JsonObject[]): string | JsonObject[] {
 }
 
 function contentPart(block: Block, param: string): JsonObject {
-  if (block?.type === 'text' && typeof block.text === 'string') return { type: 'text', text: block.text };
+  if (block?.type === 'text') {
+    if (typeof block.text !== 'string') throw invalid(`${param}.text`, 'expected a string.');
+    return { type: 'text', text: block.text };
+  }
   if (block?.type === 'image') return { type: 'image_url', image_url: { url: imageUrl(block.source, `${param}.source`) } };
   if (block?.type === 'document') {
     const source = block.source as { type?: unknown; data?: unknown } | undefined;
@@ -137,12 +140,13 @@ function assistantMessage(content: unknown, param: string, names: ToolNames): Ch
   const calls: JsonObject[] = [];
   for (const [j, block] of (content as Block[]).entries()) {
     const at = `${param}.content[${j}]`;
-    if (block?.type === 'text' && typeof block.text === 'string') texts.push(block.text);
+    if (block?.type === 'text') texts.push(contentPart(block, at).text as string);
     else if (block?.type === 'tool_use') calls.push(toolCall(block, at, names));
     else if (block?.type === 'thinking' || block?.type === 'redacted_thinking') continue;
     else throw invalid(`${at}.type`, `assistant blocks of type '${String(block?.type)}' cannot be sent to a model served through chat completions.`);
   }
-  const message: ChatMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('') : null };
+  // Null content is only valid beside tool calls; a turn of thinking alone becomes an empty text.
+  const message: ChatMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('') : calls.length > 0 ? null : '' };
   if (calls.length > 0) message.tool_calls = calls;
   return message;
 }
@@ -156,9 +160,10 @@ function toolCall(block: Block, param: string, names: ToolNames): JsonObject {
 function toChatTools(tools: JsonObject[], names: ToolNames): JsonObject[] {
   return tools.map((tool, i) => {
     if (typeof tool?.name !== 'string') throw invalid(`tools[${i}].name`, 'expected a string.');
-    if (tool.input_schema === undefined || (tool.type !== undefined && tool.type !== 'custom')) {
-      throw invalid(`tools[${i}]`, `server tools ('${String(tool.type)}') are not available on a model served through chat completions; define a custom tool with an input_schema.`);
+    if (tool.type !== undefined && tool.type !== null && tool.type !== 'custom') {
+      throw invalid(`tools[${i}]`, `server tools ('${String(tool.type).slice(0, 64)}') are not available on a model served through chat completions; define a custom tool with an input_schema.`);
     }
+    if (!tool.input_schema || typeof tool.input_schema !== 'object') throw invalid(`tools[${i}].input_schema`, 'expected a JSON schema object.');
     const fn: JsonObject = { name: names.toUpstream(tool.name), parameters: tool.input_schema };
     if (typeof tool.description === 'string') fn.description = tool.description;
     return { type: 'function', function: fn };
