@@ -3,10 +3,11 @@
  * checked (401 / 400 in Anthropic's error shape), `max_tokens` required, answers with prompt-cache tokens in their
  * usage, tool_use blocks when tools are sent (their input streamed as input_json_delta pieces), SSE with `event:`
  * lines, `count_tokens` and the model list. The model name picks a scenario: `…-overloaded` (529),
- * `…-rate-limited` (429), `…-midstream-error` (an `error` event), `…-parallel` (two tool calls at once).
+ * `…-rate-limited` (429), `…-midstream-error` (an `error` event), `…-parallel` (two tool calls at once),
+ * `…-endless` (a stream that runs until the peer leaves).
  * Every request is recorded with its headers, raw body and parsed body.
  */
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -42,7 +43,7 @@ export function mockTokenCount(body: Json): number {
   return Math.ceil(JSON.stringify([body.system ?? null, body.messages ?? null, body.tools ?? null]).length / 4);
 }
 
-export class MockAnthropic {
+export class MockAnthropic extends EventEmitter {
   readonly requests: AnthropicRequest[] = [];
   root = '';
   private server: http.Server | undefined;
@@ -55,6 +56,11 @@ export class MockAnthropic {
 
   get lastRequest(): AnthropicRequest | undefined {
     return this.requests.at(-1);
+  }
+
+  /** Resolves when the peer closes an `…-endless` stream. */
+  nextAbort(): Promise<unknown> {
+    return once(this, 'aborted');
   }
 
   async start(): Promise<this> {
@@ -104,6 +110,10 @@ export class MockAnthropic {
       return;
     }
     const blocks = answerBlocks(body);
+    if (body.stream === true && String(body.model).endsWith('-endless')) {
+      this.streamEndlessly(res, body);
+      return;
+    }
     if (body.stream === true) {
       streamMessage(res, body, blocks);
       return;
@@ -117,6 +127,19 @@ export class MockAnthropic {
       stop_reason: blocks.some((block) => block.type === 'tool_use') ? 'tool_use' : 'end_turn',
       stop_sequence: null,
       usage: ANTHROPIC_USAGE,
+    });
+  }
+
+  /** A text block that never ends: a delta every 10 ms until the peer goes away (then 'aborted' is emitted). */
+  private streamEndlessly(res: http.ServerResponse, body: Json): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+    const send = (type: string, fields: Json): void => void res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`);
+    send('message_start', { message: { id: 'msg_mock_endless', type: 'message', role: 'assistant', model: body.model, content: [], usage: { input_tokens: 5, output_tokens: 1 } } });
+    send('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
+    const timer = setInterval(() => send('content_block_delta', { index: 0, delta: { type: 'text_delta', text: ' word' } }), 10);
+    res.once('close', () => {
+      clearInterval(timer);
+      this.emit('aborted');
     });
   }
 }

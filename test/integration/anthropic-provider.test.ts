@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type OpenAI from 'openai';
 import type { APIError } from 'openai';
-import { CANARY, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
+import { CANARY, lastUsageRow, startGateway, usageMark, usageRow, type TestGateway } from '../helpers/gateway.ts';
 import {
   ANTHROPIC_KEY,
   ANTHROPIC_USAGE,
@@ -343,6 +343,19 @@ describe('anthropic provider: chat completions and Responses translated to Messa
     const last = JSON.parse(frames.at(-1)!.slice('data: '.length));
     assert.equal(last.error.code, 'upstream_unavailable');
     assert.match(last.error.message, /failed mid-stream: Overloaded/);
+  });
+
+  it('aborts the upstream Messages stream when the client leaves a translated stream, and charges what was streamed', async () => {
+    const mark = await usageMark(gateway);
+    const aborted = claude.nextAbort();
+    const stream = await client.chat.completions.create({ model: `${MODEL}-endless`, messages: [{ role: 'user', content: 'Talk.' }], stream: true });
+    let received = 0;
+    // Leaving the loop is how SDK users stop a stream: the SDK aborts its request.
+    for await (const chunk of stream) if (chunk.choices[0]?.delta?.content && ++received === 3) break;
+    await aborted;
+    const row = await lastUsageRow(gateway, mark);
+    assert.deepEqual([row.status, row.error_code, row.estimated], [200, 'client_closed_request', 1], 'the 200 was sent before the client left');
+    assert.ok(row.completion_tokens >= 3, `charged ${row.completion_tokens} streamed tokens`);
   });
 
   it('lists Claude models in OpenAI shape', async () => {
