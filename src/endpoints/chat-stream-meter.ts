@@ -21,7 +21,7 @@ interface ChunkHead {
 
 export class ChatStreamMeter implements StreamMeter {
   readonly doneMarker = true;
-  private reported: { prompt_tokens?: number; completion_tokens?: number } | undefined;
+  private reported: ChatUsage | undefined;
   private usageChunk: string | undefined;
   private head: ChunkHead | undefined;
   private readonly seen: string[] = [];
@@ -64,7 +64,7 @@ export class ChatStreamMeter implements StreamMeter {
   usage(): TokenUsage {
     const reported = this.reported;
     if (reported && Number.isFinite(reported.prompt_tokens) && Number.isFinite(reported.completion_tokens)) {
-      return { promptTokens: reported.prompt_tokens!, completionTokens: reported.completion_tokens!, estimated: false };
+      return { promptTokens: reported.prompt_tokens!, completionTokens: reported.completion_tokens!, estimated: false, ...cacheTokensOf(reported) };
     }
     return { promptTokens: this.promptTokens, completionTokens: countTextTokens(this.textOf(this.seen)), estimated: true };
   }
@@ -93,6 +93,25 @@ export class ChatStreamMeter implements StreamMeter {
   errorEvent(error: GatewayError): SseEvent {
     return { data: JSON.stringify(error.toJSON()) };
   }
+}
+
+/** A chat `usage` object as upstreams report it. */
+export interface ChatUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: unknown; cache_write_tokens?: unknown } | null;
+}
+
+/**
+ * The prompt-cache part of a chat usage: `cached_tokens` (OpenAI's field) read from the cache and
+ * `cache_write_tokens` (OpenRouter's, also what the Messages translation reports) written to it.
+ */
+export function cacheTokensOf(usage: ChatUsage): Pick<TokenUsage, 'cacheReadTokens' | 'cacheWriteTokens'> {
+  const details = usage.prompt_tokens_details;
+  const out: Pick<TokenUsage, 'cacheReadTokens' | 'cacheWriteTokens'> = {};
+  if (typeof details?.cached_tokens === 'number' && details.cached_tokens > 0) out.cacheReadTokens = details.cached_tokens;
+  if (typeof details?.cache_write_tokens === 'number' && details.cache_write_tokens > 0) out.cacheWriteTokens = details.cache_write_tokens;
+  return out;
 }
 
 function safeParse(data: string): Record<string, unknown> | undefined {

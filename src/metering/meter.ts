@@ -6,7 +6,7 @@ import type { KeyRecord } from '../db/keys-repo.ts';
 import type { Target } from '../plugins/registry.ts';
 import type { CallRecord } from '../proxy/call-record.ts';
 import type { LeaseBook } from './lease-book.ts';
-import { costMicro, microToUsd, type PriceBook } from './pricing.ts';
+import { costMicro, microToUsd, worstCaseMicro, type PriceBook } from './pricing.ts';
 import { reservePromptTokens } from './tokens.ts';
 import { InFlight } from '../util/in-flight.ts';
 import type { UsageWriter } from './usage-writer.ts';
@@ -54,7 +54,7 @@ export class Meter {
   async reserve(call: CallRecord, key: KeyRecord, targets: readonly Target[], promptTokens: number, maxOutputTokens: number): Promise<void> {
     if (!Meter.isMetered(key)) return;
     const prompt = reservePromptTokens(promptTokens);
-    const amount = Math.max(...targets.map((target) => costMicro(this.prices(target).priceOf(target.model), prompt, maxOutputTokens)));
+    const amount = Math.max(...targets.map((target) => worstCaseMicro(this.prices(target).priceOf(target.model), prompt, maxOutputTokens)));
     call.hold = await this.leases.reserve(key.id, key.balanceMicro !== null ? amount : 0, key.trialTokens !== null ? prompt + maxOutputTokens : 0);
   }
 
@@ -62,7 +62,7 @@ export class Meter {
   charge(call: CallRecord, usage: TokenUsage, target: Target | undefined): GatewayUsage {
     const tokens = usage.promptTokens + usage.completionTokens;
     const price = target ? this.prices(target).priceOf(target.model) : undefined;
-    const cost = price ? costMicro(price, usage.promptTokens, usage.completionTokens) : 0;
+    const cost = price ? costMicro(price, usage.promptTokens, usage.completionTokens, usage) : 0;
     call.promptTokens = usage.promptTokens;
     call.completionTokens = usage.completionTokens;
     call.estimated = usage.estimated;

@@ -37,6 +37,8 @@ export class CallRecord {
   errorCode: string | null = null;
   attempts = 0;
   hold: Hold | undefined;
+  /** The output tokens reserved for this call (the client's bound or the default cap); 0 when it generates nothing. */
+  outputCap = 0;
   /** The client headers the operation forwards to a native upstream (see Operation.clientHeaders). */
   clientHeaders: Readonly<Record<string, string>> | undefined;
   private owners = 1;

@@ -46,6 +46,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
       assertModelAllowed(key, parsed.model);
       operation.check?.(req.body as JsonObject, targets[0]);
       const cap = parsed.generates ? (parsed.maxOutputTokens ?? deps.defaultMaxTokens) : 0;
+      call.outputCap = cap;
       await deps.meter.reserve(call, key, targets, parsed.promptTokens, cap);
       const outputCap = parsed.generates && Meter.isMetered(key) && parsed.maxOutputTokens === undefined ? cap : undefined;
       // SPEC §3: the `provider` field picks an entry and never goes upstream, whatever the endpoint.
@@ -75,6 +76,7 @@ export function bodyFor(target: Target, body: JsonObject): JsonObject {
 export function callContext(call: CallRecord): OperationContext {
   const context: OperationContext = { requestId: call.requestId, signal: call.abort.signal, keyId: call.keyId };
   if (call.clientHeaders) context.clientHeaders = call.clientHeaders;
+  if (call.outputCap > 0) context.maxOutputTokens = call.outputCap;
   return context;
 }
 
