@@ -8,7 +8,7 @@ import type { JsonObject } from '../plugin-sdk.ts';
 import type { ProviderRegistry, Target } from '../plugins/registry.ts';
 import { compileGlobs, stripModelSuffix } from '../util/glob.ts';
 import type { HealthBook } from './health-book.ts';
-import { conversationOf, stickyTarget } from './sticky.ts';
+import { conversationOf, stickyOrder } from './sticky.ts';
 import { pick, PickState, rank, type PoolTarget, type StrategyName } from './strategies.ts';
 
 interface Pool {
@@ -67,7 +67,8 @@ export class Router {
     const healthy = pool.targets.filter((target) => !this.health.cooldownOf(target.provider.name));
     if (healthy.length === 0) return [this.soonestBack(pool.targets)];
     const conversation = pool.sticky ? conversationOf(request.keyId, request.body) : undefined;
-    const first = conversation ? stickyTarget(conversation, healthy) : pick(pool.strategy, pool.state, healthy, this.health);
+    if (conversation) return stickyOrder(conversation, healthy);
+    const first = pick(pool.strategy, pool.state, healthy, this.health);
     return [first, ...rank(pool.strategy, healthy.filter((target) => target !== first), this.health)];
   }
 
