@@ -12,6 +12,8 @@ export interface PoolGateway {
   secret: string;
   /** Moves the gateway's routing clock forward. */
   advance(ms: number): void;
+  /** The gateway's routing clock. */
+  now(): number;
   /** Asks the pool once (no stream); resolves to the name of the deployment that answered. */
   ask(content?: string, extra?: PlainObject): Promise<string>;
   close(): Promise<void>;
@@ -42,6 +44,7 @@ export async function startPool(deployments: readonly MockDeployment[], options:
     advance(ms) {
       now += ms;
     },
+    now: () => now,
     async ask(content = 'Hi', extra = {}) {
       const answer = await client.chat.completions.create({ model: POOL_MODEL, messages: [{ role: 'user', content }], ...extra } as OpenAI.ChatCompletionCreateParamsNonStreaming);
       return String(answer.choices[0].message.content).replace('served by ', '');
