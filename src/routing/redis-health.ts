@@ -87,7 +87,7 @@ export class RedisHealth implements SharedHealth {
     const told = this.options
       .sendCommand('EVAL', PUBLISH_SCRIPT, '1', this.key(`cool:${name}`), String(Math.round(cooldown.until)), cooldown.reason, String(Math.ceil(ttl)))
       .then(() => undefined, (error: Error) => this.failed(error));
-    await Promise.race([told, new Promise<void>((resolve) => setTimeout(resolve, PUBLISH_WAIT_MS).unref())]);
+    await within(PUBLISH_WAIT_MS, told);
   }
 
   async refresh(): Promise<void> {
@@ -95,11 +95,15 @@ export class RedisHealth implements SharedHealth {
     await this.sync();
   }
 
+  /** Takes this instance's counts out of the shared state; a Redis that does not answer only delays it briefly. */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.syncing;
     const { sendCommand, instanceId } = this.options;
-    await Promise.all([sendCommand('DEL', this.key(`busy:${instanceId}`)), sendCommand('ZREM', this.key('instances'), instanceId)]).catch(() => undefined);
+    const leave = (async () => {
+      await this.syncing;
+      await Promise.all([sendCommand('DEL', this.key(`busy:${instanceId}`)), sendCommand('ZREM', this.key('instances'), instanceId)]);
+    })();
+    await within(1000, leave.catch(() => undefined));
   }
 
   /** One round trip: publish this instance's counts, take everyone's cooldowns and the others' counts. */
@@ -134,6 +138,13 @@ export class RedisHealth implements SharedHealth {
   private key(suffix: string): string {
     return `${this.options.prefix}${suffix}`;
   }
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+async function within(ms: number, promise: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 function parseCooldown(name: string, value: unknown): [string, Cooldown][] {
