@@ -6,7 +6,10 @@
  * stream's first byte. `/admin/providers` and `/metrics` show it all.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runCli } from '../../src/cli.ts';
 import { logFile } from '../helpers/gateway.ts';
 import { DEPLOYMENT_KEY, startDeployments, type DeploymentMode, type MockDeployment } from '../helpers/mock-deployment.ts';
 import { ADMIN_TOKEN, POOL_MODEL, providersView, startPool, tally, type PoolGateway } from '../helpers/pool.ts';
@@ -209,6 +212,24 @@ describe('routing cooldowns', function () {
     assert.match(metrics, /switchyard_provider_in_flight\{provider="keyless"\} 0/);
     assert.match(metrics, /switchyard_provider_cooling_until_seconds\{provider="a"\} \d+/);
     assert.match(metrics, /switchyard_provider_ttft_p50_seconds\{provider="b"\} [\d.e-]+/);
+    const dir = mkdtempSync(path.join(tmpdir(), 'switchyard-cli-'));
+    try {
+      const configPath = path.join(dir, 'gateway.yaml');
+      writeFileSync(configPath, `admin:\n  token: ${ADMIN_TOKEN}\ndatabase:\n  connection: ./cli.sqlite\nproviders: {}\n`);
+      const out: string[] = [];
+      assert.equal(await runCli(['providers', '--url', pool.gateway.url, '--config', configPath], (line) => out.push(line)), 0);
+      const lines = out.join('\n').split('\n');
+      assert.match(lines[0], /^NAME\s+PLUGIN\s+MODELS\s+KEY\s+STATE\s+UNTIL\s+REASON\s+IN_FLIGHT\s+REQ_5M\s+ERR_5M\s+P50_MS\s+TTFT_P50_MS$/);
+      const cooling = lines.find((line) => line.startsWith('a '))!;
+      assert.match(cooling, new RegExp(`^a\\s+openai-compatible\\s+a-only/\\*\\s+set\\s+cooling\\s+${String(view.a.until).replace(/\./g, '\\.')} \\(in \\d+s\\)\\s+auth\\s+0\\s+3\\s+1\\s`));
+      assert.match(lines.find((line) => line.startsWith('keyless '))!, /^keyless\s+openai-compatible\s+keyless-only\/\*\s+missing\s+ok\s+-\s+-\s+0\s+0\s+0\s+-\s+-$/);
+      const json: string[] = [];
+      assert.equal(await runCli(['providers', '--json', '--url', pool.gateway.url, '--config', configPath], (line) => json.push(line)), 0);
+      assert.equal((JSON.parse(json[0]) as { name: string; state: string }[]).find((entry) => entry.name === 'a')?.state, 'cooling');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+
     // Five minutes later the window is empty.
     pool.advance(5 * 60_000 + 1);
     assert.equal((await providersView(pool.gateway)).b.requests_5m, 0);
