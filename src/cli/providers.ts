@@ -30,7 +30,7 @@ export async function providersReport(config: Config, options: ProvidersOptions,
   const rows = views.map((view) => [
     view.name,
     view.plugin,
-    view.models.join(','),
+    view.models.join(',') || null,
     view.key_configured ? 'set' : 'missing',
     view.state,
     view.until ? `${view.until} (in ${Math.max(0, Math.ceil((Date.parse(view.until) - now) / 1000))}s)` : null,
