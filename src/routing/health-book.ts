@@ -134,7 +134,10 @@ export class HealthBook {
     state.cooldown = cooldown;
     state.consecutiveFailures = 0;
     const fields = { provider: name, reason, until: new Date(until).toISOString(), coolingMs: until - this.now() };
-    if (reason === 'auth') {
+    // Calls that name a cooling entry directly extend its cooldown; one line when it starts is enough.
+    if (current?.reason === reason) {
+      this.options.logger.debug('provider entry cooldown extended', fields);
+    } else if (reason === 'auth') {
       this.options.logger.error('provider entry rejected its credentials (upstream 401/403 or no key): check its api_key; it gets no routed traffic until the cooldown ends', fields);
     } else {
       this.options.logger.warn('provider entry cooling down', fields);

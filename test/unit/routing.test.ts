@@ -24,7 +24,7 @@ function configError(yaml: string): string {
 }
 
 /** The health book logs cooldowns; these tests read its state instead. */
-const logger = { error: () => undefined, warn: () => undefined, info: () => undefined } as unknown as Logger;
+const logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined } as unknown as Logger;
 
 function book(options: { failures?: number } = {}): { health: HealthBook; advance(ms: number): void } {
   let now = 1_000_000;
