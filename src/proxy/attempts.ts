@@ -63,17 +63,8 @@ export async function withAttempts<T>(
         last = toGatewayError(error, target.provider.plugin);
         // Awaited so that a cooldown this failure starts is known to every instance before the next attempt.
         await lease.end(last);
-        deps.metrics.upstreamAttempts.inc({ provider: target.provider.name, outcome: last.code ?? 'error' });
-        deps.metrics.upstreamErrors.inc({ provider: target.provider.name, code: last.code ?? 'error' });
         const delayMs = attempt < maxRetries && last.retryable ? retryDelayMs(attempt, last, retries) : undefined;
-        deps.logger.warn('upstream attempt failed', {
-          requestId: call.requestId,
-          provider: target.provider.name,
-          attempt: attempt + 1,
-          status: last.status,
-          code: last.code,
-          retryInMs: delayMs ?? null,
-        });
+        reportFailure(deps, call, target, attempt, last, delayMs);
         // A 4xx the upstream blames on the request would fail the same way anywhere.
         if (last instanceof UpstreamRequestError) throw last;
         if (delayMs === undefined) break;
@@ -83,6 +74,20 @@ export async function withAttempts<T>(
     }
   }
   throw last!;
+}
+
+function reportFailure(deps: AttemptDeps, call: CallRecord, target: Target, attempt: number, error: GatewayError, delayMs: number | undefined): void {
+  const provider = target.provider.name;
+  deps.metrics.upstreamAttempts.inc({ provider, outcome: error.code ?? 'error' });
+  deps.metrics.upstreamErrors.inc({ provider, code: error.code ?? 'error' });
+  deps.logger.warn('upstream attempt failed', {
+    requestId: call.requestId,
+    provider,
+    attempt: attempt + 1,
+    status: error.status,
+    code: error.code,
+    retryInMs: delayMs ?? null,
+  });
 }
 
 /** Full-jitter exponential backoff, but never sooner than the upstream's `Retry-After`; undefined when that is too long to wait. */
