@@ -89,6 +89,7 @@ async function relayJson(
 ): Promise<void> {
   const context = callContext(call);
   const { result, target } = await withAttempts(deps, call, targets, (t) => operation.json(t, bodyFor(t, body), context));
+  if (call.endpoint === 'responses') deps.router?.served(target, result.body.id);
   const usage = deps.meter.charge(call, operation.usageOf(result.body, parsed), target);
   countTokens(deps, call);
   call.status = 200;

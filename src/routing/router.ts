@@ -8,6 +8,7 @@ import type { JsonObject } from '../plugin-sdk.ts';
 import type { ProviderRegistry, Target } from '../plugins/registry.ts';
 import { compileGlobs, stripModelSuffix } from '../util/glob.ts';
 import type { HealthBook } from './health-book.ts';
+import { ResponseOwners } from './response-owners.ts';
 import { conversationOf, stickyOrder } from './sticky.ts';
 import { pick, PickState, rank, type PoolTarget, type StrategyName } from './strategies.ts';
 
@@ -30,6 +31,7 @@ export interface RouteRequest {
 
 export class Router {
   private readonly pools: Pool[];
+  readonly responseOwners = new ResponseOwners();
 
   constructor(
     readonly registry: ProviderRegistry,
@@ -57,7 +59,7 @@ export class Router {
     const bare = stripModelSuffix(model);
     const pool = this.pools.find((candidate) => candidate.matches(bare));
     if (!pool) return this.registry.resolve(model, provider);
-    const ordered = this.order(pool, request);
+    const ordered = this.withOwnerFirst(pool, this.order(pool, request), request.body.previous_response_id);
     const targets = ordered.map((target): Target => ({ provider: target.provider, model: target.model ?? model, routed: true }));
     return this.registry.withFallbacks(targets, model, bare);
   }
@@ -70,6 +72,18 @@ export class Router {
     if (conversation) return stickyOrder(conversation, healthy);
     const first = pick(pool.strategy, pool.state, healthy, this.health);
     return [first, ...rank(pool.strategy, healthy.filter((target) => target !== first), this.health)];
+  }
+
+  /** A call continuing a stored response goes first to the target holding it, cooling or not: no other has it. */
+  private withOwnerFirst(pool: Pool, ordered: PoolTarget[], previousResponseId: unknown): PoolTarget[] {
+    const owner = this.responseOwners.ownerOf(previousResponseId);
+    const target = owner === undefined ? undefined : pool.targets.find((candidate) => candidate.provider.name === owner);
+    return target ? [target, ...ordered.filter((candidate) => candidate !== target)] : ordered;
+  }
+
+  /** Notes who served a pooled Responses call, for later calls that continue it. */
+  served(target: Target, responseId: unknown): void {
+    if (target.routed && typeof responseId === 'string') this.responseOwners.remember(responseId, target.provider.name);
   }
 
   private soonestBack(targets: readonly PoolTarget[]): PoolTarget {

@@ -67,6 +67,33 @@ describe('routing pools', function () {
     });
   });
 
+  describe('stored responses', () => {
+    it('sends a call that continues a stored response to the target holding it, whatever the strategy', async () => {
+      deployments = await startDeployments('a', 'b');
+      const native = { supports: { responses: true } };
+      pool = await startPool(deployments, { entries: { a: native, b: native } });
+      const first = await pool.client.responses.create({ model: POOL_MODEL, input: 'Hi' });
+      assert.equal(first.id, 'resp_a_1');
+      let streamedId = '';
+      const stream = await pool.client.responses.create({ model: POOL_MODEL, input: 'Hi', stream: true });
+      for await (const event of stream) if (event.type === 'response.created') streamedId = event.response.id;
+      assert.equal(streamedId, 'resp_b_1');
+      const continued: string[] = [];
+      for (const previous of [first.id, streamedId, first.id, streamedId, first.id, first.id]) {
+        const next = await pool.client.responses.create({ model: POOL_MODEL, input: 'And then?', previous_response_id: previous });
+        continued.push(`${previous}>${next.output_text}`);
+      }
+      assert.deepEqual(continued, [
+        'resp_a_1>served by a',
+        'resp_b_1>served by b',
+        'resp_a_1>served by a',
+        'resp_b_1>served by b',
+        'resp_a_1>served by a',
+        'resp_a_1>served by a',
+      ]);
+    });
+  });
+
   describe('least-busy', () => {
     it('sends new requests away from a target holding slow streams, and shares again once it is free', async () => {
       deployments = await startDeployments('a', 'b');
