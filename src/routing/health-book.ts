@@ -148,7 +148,8 @@ export class HealthBook {
   private settle(name: string, state: TargetState, error: unknown, latencyMs: number, ttftMs: number | undefined): Promise<void> {
     const now = this.now();
     const verdict = error === undefined ? undefined : classify(error);
-    if (verdict?.kind !== 'neutral') state.stats.record(now, verdict === undefined, latencyMs, ttftMs);
+    // Every attempt is a request; only failures that count toward a cooldown are the target's errors.
+    state.stats.record(now, verdict === undefined || verdict.kind === 'neutral', latencyMs, ttftMs);
     if (verdict === undefined) {
       state.consecutiveFailures = 0;
       state.stats.measure(now, ttftMs ?? latencyMs);
