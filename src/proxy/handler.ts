@@ -44,7 +44,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
       call.model = parsed.model;
       call.stream = parsed.stream;
       const targets = deps.router
-        ? deps.router.resolve({ model: parsed.model, provider: parsed.provider, body: req.body as JsonObject, keyId: key.id })
+        ? await deps.router.resolve({ model: parsed.model, provider: parsed.provider, body: req.body as JsonObject, keyId: key.id })
         : deps.registry.resolve(parsed.model, parsed.provider);
       call.provider = targets[0].provider.name;
       assertModelAllowed(key, parsed.model);

@@ -22,6 +22,10 @@ export interface SharedHealth {
   othersInFlight(name: string): number;
   /** Tells the other instances; resolves when told, or soon after if the store does not answer. */
   publish(name: string, cooldown: Cooldown): Promise<void>;
+  /** Records which target holds a stored response (fire-and-forget). */
+  rememberResponse(responseId: string, provider: string): void;
+  /** The target holding a stored response another instance served; undefined when unknown or the store is down. */
+  responseOwner(responseId: string): Promise<string | undefined>;
   /** Pulls the other instances' state now (the admin view wants it fresh). */
   refresh(): Promise<void>;
   close(): Promise<void>;
