@@ -124,7 +124,7 @@ describe('routing pools', function () {
     it('prefers the fast target, measures the slow one again now and then, and follows when they swap', async () => {
       deployments = await startDeployments('fast', 'slow');
       const [fast, slow] = deployments;
-      slow.delayMs = 40;
+      slow.delayMs = 80; // a wide margin, so a busy machine cannot make the fast one look slow
       pool = await startPool(deployments, { rule: { strategy: 'lowest-latency' }, fakeClock: false });
       const first: string[] = [];
       for (let i = 0; i < 30; i++) first.push(await pool.ask());
@@ -132,7 +132,7 @@ describe('routing pools', function () {
       assert.deepEqual(tally(first), { fast: 26, slow: 4 });
       assert.deepEqual([first[1], first[9], first[19], first[29]], ['slow', 'slow', 'slow', 'slow']);
 
-      fast.delayMs = 80;
+      fast.delayMs = 150;
       slow.delayMs = 0;
       const second: string[] = [];
       for (let i = 0; i < 30; i++) second.push(await pool.ask());
