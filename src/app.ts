@@ -25,6 +25,8 @@ import { rateLimiter, type SendCommand } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { routeLabel, startCall } from './middleware/start-call.ts';
 import type { ProviderRegistry } from './plugins/registry.ts';
+import type { ProviderView } from './routing/provider-view.ts';
+import type { Router } from './routing/router.ts';
 import { proxyHandler, type ProxyDeps } from './proxy/handler.ts';
 import type { Operation } from './proxy/operation.ts';
 import { adminRouter } from './routes/admin.ts';
@@ -38,6 +40,10 @@ export interface AppDeps {
   logger: Logger;
   metrics: GatewayMetrics;
   registry: ProviderRegistry;
+  /** Routing pools and the health of every provider entry. */
+  router?: Router;
+  /** The live view of every provider entry, fresh from shared state. */
+  providerViews?: () => Promise<ProviderView[]>;
   meter: Meter;
   writer: UsageWriter;
   keyCache: KeyCache;
@@ -102,14 +108,17 @@ export function createApp(deps: AppDeps): Express {
   routes.set('/health', ['GET']).set('/metrics', ['GET']);
 
   if (config.admin.token) {
-    app.use('/admin', security, routeLabel('admin'), adminRouter({ db: deps.db, token: config.admin.token, keyCache: deps.keyCache, jsonBody: body }));
-    routes.set('/admin/keys', ['GET', 'POST']).set('/admin/usage', ['GET']);
+    const admin = adminRouter({ db: deps.db, token: config.admin.token, keyCache: deps.keyCache, jsonBody: body, providerViews: deps.providerViews });
+    app.use('/admin', security, routeLabel('admin'), admin);
+    routes.set('/admin/keys', ['GET', 'POST']).set('/admin/usage', ['GET']).set('/admin/providers', ['GET']);
   }
 
   const auth = authenticate(deps.keyCache);
   const limit = rateLimiter({ config: config.rate_limit, logger, metrics, sendCommand: deps.redis?.sendCommand });
   const proxyDeps: ProxyDeps = {
     registry: deps.registry,
+    router: deps.router,
+    health: deps.router?.health,
     meter: deps.meter,
     logger,
     metrics,

@@ -17,6 +17,7 @@ import { loadProviders, type LoadedProvider } from './plugins/loader.ts';
 import { ProviderRegistry } from './plugins/registry.ts';
 import { ModelCatalog } from './routes/models.ts';
 import { connectRedis } from './redis.ts';
+import { startRouting } from './routing/start-routing.ts';
 
 export interface RunningServer {
   url: string;
@@ -34,6 +35,8 @@ export interface StartOptions {
   port?: number;
   host?: string;
   logger?: Logger;
+  /** Epoch ms for routing cooldowns and stats; tests move it instead of sleeping. */
+  clock?: () => number;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -49,12 +52,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const redis = config.rate_limit.store === 'redis' ? await connectRedis(config.rate_limit.redis_url, logger) : undefined;
     if (redis) closers.unshift(() => redis.close());
     let draining = false;
+    const metrics = new GatewayMetrics(() => metering.writer.pending);
+    const routing = startRouting({ config, registry, providers, logger, metrics, instanceId: metering.instanceId, clock: options.clock, sendCommand: redis?.sendCommand });
+    // Before Redis closes: the last thing routing does is take this instance's counts out of the shared state.
+    closers.unshift(() => routing.close());
     const deps: AppDeps = {
       config,
       db,
       logger,
-      metrics: new GatewayMetrics(() => metering.writer.pending),
+      metrics,
       registry,
+      router: routing.router,
+      providerViews: () => routing.views(),
       meter: new Meter(metering.leases, priceBooks(config, providers), metering.writer),
       writer: metering.writer,
       keyCache: new KeyCache(db, config.metering.key_cache_ttl_ms),

@@ -13,6 +13,8 @@ import { PartialUsageError } from '../metering/partial-usage.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { JsonObject } from '../plugin-sdk.ts';
 import type { ProviderRegistry, Target } from '../plugins/registry.ts';
+import type { HealthBook } from '../routing/health-book.ts';
+import type { Router } from '../routing/router.ts';
 import { sendError, toClientError } from '../middleware/error-handler.ts';
 import { compileGlobs, stripModelSuffix } from '../util/glob.ts';
 import { withAttempts } from './attempts.ts';
@@ -23,6 +25,9 @@ import { withGatewayUsage } from './wire.ts';
 
 export interface ProxyDeps {
   registry: ProviderRegistry;
+  /** Routing pools; absent: the registry alone picks targets. */
+  router?: Router;
+  health?: HealthBook;
   meter: Meter;
   logger: Logger;
   metrics: GatewayMetrics;
@@ -41,7 +46,9 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
       call.model = parsed.model;
       call.stream = parsed.stream;
       if (operation.clientHeaders) call.clientHeaders = pickClientHeaders(req.headers, operation.clientHeaders);
-      const targets = deps.registry.resolve(parsed.model, parsed.provider);
+      const targets = deps.router
+        ? await deps.router.resolve({ model: parsed.model, provider: parsed.provider, body: req.body as JsonObject, keyId: key.id })
+        : deps.registry.resolve(parsed.model, parsed.provider);
       call.provider = targets[0].provider.name;
       assertModelAllowed(key, parsed.model);
       operation.check?.(req.body as JsonObject, targets[0]);
@@ -102,6 +109,7 @@ async function relayJson(
 ): Promise<void> {
   const context = callContext(call);
   const { result, target } = await withAttempts(deps, call, targets, (t) => operation.json(t, bodyFor(t, body), context, parsed));
+  if (call.endpoint === 'responses') deps.router?.served(target, result.body.id);
   const usage = deps.meter.charge(call, operation.usageOf(result.body, parsed), target);
   countTokens(deps, call);
   call.status = 200;

@@ -7,6 +7,7 @@ import { addCredits, createKey, getKey, keyCreateSchema, keyView, listKeys, revo
 import { listUsage } from '../db/usage-repo.ts';
 import { GatewayError, UnauthorizedError } from '../errors/gateway-error.ts';
 import { validateBody } from '../proxy/validate.ts';
+import type { ProviderView } from '../routing/provider-view.ts';
 import { tokenMatches } from './admin-auth.ts';
 
 export interface AdminDeps {
@@ -14,6 +15,7 @@ export interface AdminDeps {
   token: string;
   keyCache: KeyCache;
   jsonBody: RequestHandler;
+  providerViews?: () => Promise<ProviderView[]>;
 }
 
 class KeyNotFoundError extends GatewayError {
@@ -71,6 +73,10 @@ export function adminRouter(deps: AdminDeps): Router {
     const query = validateBody(usageQuerySchema, { ...req.query });
     const data = await listUsage(deps.db, { keyId: query.key_id, since: query.since ? Date.parse(query.since) : undefined, limit: query.limit });
     res.json({ object: 'list', data });
+  });
+
+  router.get('/providers', async function adminProviders(_req, res) {
+    res.json({ object: 'list', data: (await deps.providerViews?.()) ?? [] });
   });
 
   return router;

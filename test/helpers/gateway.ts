@@ -18,6 +18,8 @@ export interface GatewayOptions {
   providers: PlainObject;
   /** Deep-merged over the test defaults. */
   config?: PlainObject;
+  /** Epoch ms for routing cooldowns and stats: a test moves it instead of sleeping. */
+  clock?: () => number;
 }
 
 export interface TestGateway {
@@ -71,7 +73,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
   const dataDir = mkdtempSync(path.join(tmpdir(), 'switchyard-test-'));
   const config = testConfig(options, dataDir);
   const logger = createLogger(config.logging);
-  const running = await startServer(config, { logger });
+  const running = await startServer(config, { logger, clock: options.clock });
   return {
     running,
     config,
