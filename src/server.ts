@@ -17,6 +17,7 @@ import { loadProviders, type LoadedProvider } from './plugins/loader.ts';
 import { ProviderRegistry } from './plugins/registry.ts';
 import { ModelCatalog } from './routes/models.ts';
 import { connectRedis } from './redis.ts';
+import { COMPILED } from './runtime.ts';
 
 export interface RunningServer {
   url: string;
@@ -66,7 +67,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const inFlight = trackInFlight(server);
     await listen(server, options.port ?? config.server.port, options.host ?? config.server.host);
     const port = (server.address() as AddressInfo).port;
-    logger.info('listening', { port, instanceId: metering.instanceId, providers: providers.map((entry) => entry.name) });
+    // `compiled` says whether this is the JavaScript build in dist/ (production) or the sources under tsx.
+    logger.info('listening', { port, instanceId: metering.instanceId, providers: providers.map((entry) => entry.name), compiled: COMPILED });
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>
