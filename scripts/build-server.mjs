@@ -102,7 +102,13 @@ export function compiledEntry(command) {
   if (isBuildFresh()) return pathToFileURL(ENTRY).href;
   if (command !== 'serve') return undefined;
   process.stderr.write('switchyard: compiling the gateway into dist/ (first start, or the sources changed)\n');
-  const failure = buildServer();
+  let failure;
+  try {
+    failure = buildServer();
+  } catch (error) {
+    // A read-only install, a full disk: the sources still run.
+    failure = error.message;
+  }
   if (!failure) return pathToFileURL(ENTRY).href;
   process.stderr.write(`switchyard: running the TypeScript sources under tsx instead: ${failure}\n`);
   return undefined;
