@@ -36,6 +36,8 @@ const { values: args } = parseArgs({
     'no-portkey': { type: 'boolean' },
     /** Comma-separated target names to start (default: all that apply), e.g. `--only passthrough,switchyard,switchyard-tsx`. */
     only: { type: 'string' },
+    /** Writes a V8 CPU profile of each Switchyard process into bench/results/profiles/ when it stops. */
+    'cpu-prof': { type: 'boolean' },
     duration: { type: 'string' },
     reps: { type: 'string' },
     chunks: { type: 'string', default: '50' },
@@ -54,6 +56,7 @@ const SSE_MODEL = `bench-sse-${args.chunks}-0`;
 const PRECISE = QUICK ? [300, 100, 300] : [2000, 500, 2000];
 const ONLY = args.only ? new Set(args.only.split(',').map((name) => name.trim())) : undefined;
 const wanted = (name: string) => !ONLY || ONLY.has(name);
+const PROFILE = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.join(ROOT, 'bench', 'results', 'profiles')] : [];
 
 interface Target {
   name: string;
@@ -155,20 +158,20 @@ async function startTargets(dir: string, services: Service[], unavailable: Recor
   }
   if (wanted('switchyard')) {
     const sqlite = prepareGateway(dir, 'switchyard', mock.url, {});
-    const gateway = await start('switchyard', [path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', sqlite.config]);
+    const gateway = await start('switchyard', [...PROFILE, path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', sqlite.config]);
     targets.push({ name: 'switchyard', service: gateway, url: gateway.url, headers: { authorization: `Bearer ${sqlite.key}` } });
   }
   if ((args.pg || args.redis) && wanted('switchyard-pg-redis')) {
     const pgDatabase = args.pg ? await createPgDatabase() : undefined;
     if (pgDatabase) cleanups.push(() => dropPgDatabase(pgDatabase));
     const variant = prepareGateway(dir, 'switchyard-pg-redis', mock.url, { pgUrl: pgDatabase && pgUrl(pgDatabase), redis: args.redis });
-    const shared = await start('switchyard-pg-redis', [path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', variant.config]);
+    const shared = await start('switchyard-pg-redis', [...PROFILE, path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', variant.config]);
     targets.push({ name: 'switchyard-pg-redis', service: shared, url: shared.url, headers: { authorization: `Bearer ${variant.key}` } });
   }
   if (args.tsx && wanted('switchyard-tsx')) {
     // The same gateway from its TypeScript sources under the tsx loader, as `npm start` ran it before the build.
     const own = prepareGateway(dir, 'switchyard-tsx', mock.url, {});
-    const tsx = await start('switchyard-tsx', ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve', '--config', own.config]);
+    const tsx = await start('switchyard-tsx', [...PROFILE, '--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve', '--config', own.config]);
     targets.push({ name: 'switchyard-tsx', service: tsx, url: tsx.url, headers: { authorization: `Bearer ${own.key}` } });
   }
   return { mock, targets };
