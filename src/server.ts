@@ -18,6 +18,7 @@ import { ProviderRegistry } from './plugins/registry.ts';
 import { ModelCatalog } from './routes/models.ts';
 import { connectRedis } from './redis.ts';
 import { startRouting } from './routing/start-routing.ts';
+import { COMPILED } from './runtime.ts';
 
 export interface RunningServer {
   url: string;
@@ -75,7 +76,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const inFlight = trackInFlight(server);
     await listen(server, options.port ?? config.server.port, options.host ?? config.server.host);
     const port = (server.address() as AddressInfo).port;
-    logger.info('listening', { port, instanceId: metering.instanceId, providers: providers.map((entry) => entry.name) });
+    // `compiled` says whether this is the JavaScript build in dist/ (production) or the sources under tsx.
+    logger.info('listening', { port, instanceId: metering.instanceId, providers: providers.map((entry) => entry.name), compiled: COMPILED });
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>
