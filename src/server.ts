@@ -18,6 +18,8 @@ import { loadProviders, type LoadedProvider } from './plugins/loader.ts';
 import { ProviderRegistry } from './plugins/registry.ts';
 import { ModelCatalog } from './routes/models.ts';
 import { connectRedis } from './redis.ts';
+import { startRouting } from './routing/start-routing.ts';
+import { COMPILED } from './runtime.ts';
 
 export interface RunningServer {
   url: string;
@@ -35,8 +37,8 @@ export interface StartOptions {
   port?: number;
   host?: string;
   logger?: Logger;
-  /** The clock for budget periods and key expiry; tests inject one to cross midnight without waiting. */
-  now?: () => number;
+  /** Epoch ms for routing cooldowns and stats, budget periods and key expiry; tests move it instead of sleeping. */
+  clock?: () => number;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -53,25 +55,31 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (redis) closers.unshift(() => redis.close());
     let draining = false;
     const metrics = new GatewayMetrics(() => metering.writer.pending);
+    const routing = startRouting({ config, registry, providers, logger, metrics, instanceId: metering.instanceId, clock: options.clock, sendCommand: redis?.sendCommand });
+    // Before Redis closes: the last thing routing does is take this instance's counts out of the shared state.
+    closers.unshift(() => routing.close());
     const deps: AppDeps = {
       config,
       db,
       logger,
       metrics,
       registry,
-      meter: new Meter(metering.leases, priceBooks(config, providers), metering.writer, { now: options.now, tokenLimiter: tokenLimiter(config.rate_limit, redis, logger, metrics) }),
+      router: routing.router,
+      providerViews: () => routing.views(),
+      meter: new Meter(metering.leases, priceBooks(config, providers), metering.writer, { now: options.clock, tokenLimiter: tokenLimiter(config.rate_limit, redis, logger, metrics) }),
       writer: metering.writer,
       keyCache: new KeyCache(db, config.metering.key_cache_ttl_ms),
       catalog: new ModelCatalog(providers, logger),
       redis,
       draining: () => draining,
-      now: options.now,
+      now: options.clock,
     };
     const server = createHttpServer(config.server, createApp(deps));
     const inFlight = trackInFlight(server);
     await listen(server, options.port ?? config.server.port, options.host ?? config.server.host);
     const port = (server.address() as AddressInfo).port;
-    logger.info('listening', { port, instanceId: metering.instanceId, providers: providers.map((entry) => entry.name) });
+    // `compiled` says whether this is the JavaScript build in dist/ (production) or the sources under tsx.
+    logger.info('listening', { port, instanceId: metering.instanceId, providers: providers.map((entry) => entry.name), compiled: COMPILED });
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>

@@ -88,7 +88,8 @@ export function errorFromUpstreamResponse(
   }
   if (status === 404) return new ModelNotFoundError(`${provider}: ${message}`);
   if (status === 429) return new UpstreamRateLimitedError(said, parseRetryAfter(headers));
-  if (status === 503) return new UpstreamUnavailableError(said, parseRetryAfter(headers) ?? parsed.estimatedTimeS);
+  // 529 is Anthropic's "overloaded": the same meaning as a 503.
+  if (status === 503 || status === 529) return new UpstreamUnavailableError(said, parseRetryAfter(headers) ?? parsed.estimatedTimeS);
   if (status === 504) return new UpstreamTimeoutError(said, true);
   if (status === 502) return new UpstreamError(said, { retryable: true });
   // The request itself was refused (bad parameter, context too long): the client must change it, so keep the 4xx.
@@ -96,7 +97,7 @@ export function errorFromUpstreamResponse(
     return new UpstreamRequestError(status === 422 ? 400 : status, `${provider}: ${message}`, parsed.code, parsed.param);
   }
   // 401/402/403 blame the gateway's own provider credentials or billing, never the client: a 502 with the reason.
-  return new UpstreamError(said);
+  return new UpstreamError(said, { upstreamStatus: status });
 }
 
 /** Where a transport error happened decides its meaning: before the answer it is unavailability, after it a cut body. */

@@ -131,9 +131,9 @@ describe('key lifecycle', function () {
     let clock = Date.UTC(2027, 0, 31, 23, 59, 0);
 
     before(async () => {
-      const first = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, now: () => clock });
+      const first = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, clock: () => clock });
       const shared = { database: { connection: first.config.database.connection } };
-      gateways = [first, await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: shared, now: () => clock })];
+      gateways = [first, await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: shared, clock: () => clock })];
     });
 
     after(async () => {
