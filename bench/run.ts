@@ -104,13 +104,13 @@ async function main(): Promise<void> {
       { name: 'passthrough', service: passthrough, url: passthrough.url, headers: {} },
     ];
     const sqlite = prepareGateway(dir, mock.url, {});
-    const gateway = await startService('switchyard', [path.join(ROOT, 'src/main.ts'), 'serve', '--config', sqlite.config], { LOG_LEVEL: 'info' });
+    const gateway = await startService('switchyard', [path.join(ROOT, 'src/cli/main.ts'), 'serve', '--config', sqlite.config], { LOG_LEVEL: 'info' });
     services.push(gateway);
     targets.push({ name: 'switchyard', service: gateway, url: gateway.url, headers: { authorization: `Bearer ${sqlite.key}` } });
     if (args.pg || args.redis) {
       pgDatabase = args.pg ? await createPgDatabase() : undefined;
       const variant = prepareGateway(dir, mock.url, { pgUrl: pgDatabase && pgUrl(pgDatabase), redis: args.redis });
-      const shared = await startService('switchyard-pg-redis', [path.join(ROOT, 'src/main.ts'), 'serve', '--config', variant.config]);
+      const shared = await startService('switchyard-pg-redis', [path.join(ROOT, 'src/cli/main.ts'), 'serve', '--config', variant.config]);
       services.push(shared);
       targets.push({ name: 'switchyard-pg-redis', service: shared, url: shared.url, headers: { authorization: `Bearer ${variant.key}` } });
     }

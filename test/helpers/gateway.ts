@@ -8,7 +8,7 @@ import { configFromObject, type Config } from '../../src/config/load.ts';
 import { createKey, type KeyCreateInput, type KeyRecord } from '../../src/db/keys-repo.ts';
 import { createLogger } from '../../src/logging.ts';
 import type { UsageRow } from '../../src/metering/usage-writer.ts';
-import { startServer, type RunningServer } from '../../src/server.ts';
+import { startServer, type RunningServer } from '../../src/start-gateway.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runCli } from '../../src/cli.ts';
+import { runCli } from '../../src/cli/program.ts';
 import { HF_KEY, ROOT, hfEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 

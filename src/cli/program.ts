@@ -1,10 +1,10 @@
 /** The `switchyard` command: serve, keys, credits, usage, migrate (SPEC §1). */
 import { parseArgs } from 'node:util';
-import { ConfigError } from './config/env-substitute.ts';
-import { loadConfig, resolveConfigPath, type Config } from './config/load.ts';
-import { createDb, migrate, type Db } from './db/knex.ts';
-import { creditsAdd, keysCreate, keysList, keysRevoke, UsageError, usageReport, type Print } from './cli/commands.ts';
-import { serve } from './serve.ts';
+import { ConfigError } from '../config/env-substitute.ts';
+import { loadConfig, resolveConfigPath, type Config } from '../config/load.ts';
+import { createDb, migrate, type Db } from '../db/knex.ts';
+import { creditsAdd, keysCreate, keysList, keysRevoke, UsageError, usageReport, type Print } from './commands.ts';
+import { serve } from './serve-command.ts';
 
 const HELP = `usage: switchyard <command> [options]
 

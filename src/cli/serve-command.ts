@@ -1,8 +1,8 @@
 /** `switchyard serve`: start, then on SIGTERM/SIGINT drain and exit 0. Boot errors exit 1 with a coded message. */
-import { ConfigError } from './config/env-substitute.ts';
-import type { Config } from './config/load.ts';
-import { createLogger } from './logging.ts';
-import { startServer } from './server.ts';
+import { ConfigError } from '../config/env-substitute.ts';
+import type { Config } from '../config/load.ts';
+import { createLogger } from '../logging.ts';
+import { startServer } from '../start-gateway.ts';
 
 export async function serve(config: Config, port?: number): Promise<number> {
   const logger = createLogger(config.logging);
