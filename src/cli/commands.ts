@@ -1,4 +1,4 @@
-/** The CLI's database commands (SPEC §1): keys, credits, usage, migrate. Each prints text, or JSON with --json. */
+/** The CLI's database commands: keys, credits, usage. Each prints text, or JSON with --json. */
 import type { Db } from '../db/knex.ts';
 import { addCredits, createKey, getKey, keyView, listKeys, revokeKey, type KeyRecord } from '../db/keys-repo.ts';
 import { groupUsage, listUsage, type UsageGroupBy } from '../db/usage-repo.ts';
@@ -7,34 +7,29 @@ import { formatTable } from './table.ts';
 /** A mistake in what the user typed: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {}
 
+/** A well-formed command the database state refuses (a key already revoked): exit code 1. */
+export class Refusal extends Error {}
+
 export type Print = (text: string) => void;
 
+/** Options already checked by the parsers in values.ts. */
 export interface KeysCreateOptions {
-  name?: string;
-  credits?: string;
-  trialTokens?: string;
-  rpm?: string;
-  models?: string;
+  name: string;
+  credits?: number;
+  trialTokens?: number;
+  rpm?: number;
+  models?: string[];
   json?: boolean;
 }
 
-function parseNumber(value: string | undefined, flag: string, { integer = false, positive = true } = {}): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number)) throw new UsageError(`${flag} must be a number, got '${value}'`);
-  if (integer && !Number.isInteger(number)) throw new UsageError(`${flag} must be a whole number, got '${value}'`);
-  if (positive ? number <= 0 : number < 0) throw new UsageError(`${flag} must be ${positive ? 'greater than 0' : 'zero or more'}, got '${value}'`);
-  return number;
-}
-
 export async function keysCreate(db: Db, options: KeysCreateOptions, print: Print): Promise<void> {
-  if (!options.name?.trim()) throw new UsageError('--name is required');
+  if (!options.name.trim()) throw new UsageError("option '--name <name>' must not be empty");
   const { record, secret } = await createKey(db, {
     name: options.name,
-    credits_usd: parseNumber(options.credits, '--credits', { positive: false }),
-    trial_tokens: parseNumber(options.trialTokens, '--trial-tokens', { integer: true }),
-    rpm: parseNumber(options.rpm, '--rpm', { integer: true }),
-    models: options.models?.split(',').map((glob) => glob.trim()).filter(Boolean),
+    credits_usd: options.credits,
+    trial_tokens: options.trialTokens,
+    rpm: options.rpm,
+    models: options.models,
   });
   if (options.json) {
     print(JSON.stringify({ ...keyView(record), key: secret }));
@@ -62,45 +57,44 @@ export async function keysList(db: Db, json: boolean, print: Print): Promise<voi
   );
 }
 
-async function requireKey(db: Db, id: string | undefined): Promise<KeyRecord> {
-  if (!id) throw new UsageError('a key ID is required (see `switchyard keys list`)');
+async function requireKey(db: Db, id: string): Promise<KeyRecord> {
   const key = await getKey(db, id);
-  if (!key) throw new UsageError(`no key with ID '${id}' (see \`switchyard keys list\`)`);
+  if (!key) throw new Refusal(`no key with ID '${id}' (see \`switchyard keys list\`)`);
   return key;
 }
 
-export async function keysRevoke(db: Db, id: string | undefined, print: Print): Promise<void> {
+/** A key that is still live: revoked keys take no top-ups and no second revoke. */
+async function requireLiveKey(db: Db, id: string, refused: string): Promise<KeyRecord> {
   const key = await requireKey(db, id);
+  if (key.revoked) throw new Refusal(`key ${key.id} (${key.name}) is revoked: ${refused}`);
+  return key;
+}
+
+export async function keysRevoke(db: Db, id: string, print: Print): Promise<void> {
+  const key = await requireLiveKey(db, id, 'it was revoked before, nothing to do');
   await revokeKey(db, key.id);
   print(`Revoked key ${key.id} (${key.name}). Every instance refuses it within a few seconds.`);
 }
 
-export async function creditsAdd(db: Db, id: string | undefined, amount: string | undefined, print: Print): Promise<void> {
-  if (amount === undefined) throw new UsageError('usage: switchyard credits add ID USD');
-  const usd = parseNumber(amount, 'USD')!;
-  const key = await requireKey(db, id);
+export async function creditsAdd(db: Db, id: string, usd: number, print: Print): Promise<void> {
+  const key = await requireLiveKey(db, id, 'credits cannot be added to it (create a new key instead)');
   const updated = await addCredits(db, key.id, usd);
   print(`Added $${usd} to ${key.id}; balance is now $${(updated!.balanceMicro! / 1e6).toFixed(6)}.`);
 }
 
 export interface UsageOptions {
   key?: string;
-  since?: string;
-  groupBy?: string;
+  /** Epoch ms. */
+  since?: number;
+  groupBy?: UsageGroupBy;
   json?: boolean;
 }
 
 export async function usageReport(db: Db, options: UsageOptions, print: Print): Promise<void> {
-  let since: number | undefined;
-  if (options.since !== undefined) {
-    since = Date.parse(options.since);
-    if (Number.isNaN(since)) throw new UsageError(`--since must be an ISO date or time, got '${options.since}'`);
-  }
   if (options.key !== undefined) await requireKey(db, options.key);
-  const filter = { keyId: options.key, since };
+  const filter = { keyId: options.key, since: options.since };
   if (options.groupBy !== undefined) {
-    if (!['model', 'day', 'key'].includes(options.groupBy)) throw new UsageError(`--group-by must be model, day or key, got '${options.groupBy}'`);
-    const groups = await groupUsage(db, filter, options.groupBy as UsageGroupBy);
+    const groups = await groupUsage(db, filter, options.groupBy);
     if (options.json) return print(JSON.stringify(groups));
     print(formatTable([options.groupBy.toUpperCase(), 'REQUESTS', 'PROMPT_TOKENS', 'COMPLETION_TOKENS', 'COST_USD'], groups.map((g) => [g.group, g.requests, g.prompt_tokens, g.completion_tokens, g.cost_usd.toFixed(6)])));
     return;

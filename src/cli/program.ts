@@ -1,104 +1,205 @@
-/** The `switchyard` command: serve, keys, credits, usage, migrate (SPEC §1). */
-import { parseArgs } from 'node:util';
-import { ConfigError } from '../config/env-substitute.ts';
-import { loadConfig, resolveConfigPath, type Config } from '../config/load.ts';
-import { createDb, migrate, type Db } from '../db/knex.ts';
-import { creditsAdd, keysCreate, keysList, keysRevoke, UsageError, usageReport, type Print } from './commands.ts';
-import { serve } from './serve-command.ts';
+/**
+ * The `switchyard` command line, declared with commander: one entry per command, its options with units, examples
+ * in its help. Only commander and the value parsers load up front; each action imports what it needs, so
+ * `keys list` never loads the server.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import type { Db } from '../db/knex.ts';
+import type { Config } from '../config/load.ts';
+import type { Print } from './commands.ts';
+import { globList, isoTime, usdAmount, wholeNumber } from './values.ts';
 
-const HELP = `usage: switchyard <command> [options]
+/** Where a command's output goes; tests pass collectors. */
+export interface CliOutput {
+  print: Print;
+  printError: Print;
+}
 
-  serve [--port N]                       run the gateway (what npm start does)
-  keys create --name NAME [--credits USD] [--trial-tokens N] [--rpm N] [--models GLOB,...] [--json]
-  keys list [--json]
-  keys revoke ID
-  credits add ID USD
-  usage [--key ID] [--since ISO] [--group-by model|day|key] [--json]
-  migrate                                apply database migrations
-
-Every command takes --config PATH (default: $SWITCHYARD_CONFIG or config/gateway.yaml).`;
-
-const OPTIONS = {
-  config: { type: 'string' },
-  port: { type: 'string' },
-  name: { type: 'string' },
-  credits: { type: 'string' },
-  'trial-tokens': { type: 'string' },
-  rpm: { type: 'string' },
-  models: { type: 'string' },
-  key: { type: 'string' },
-  since: { type: 'string' },
-  'group-by': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** Thrown by an action to end the command with this exit code, its message already printed. */
+class CliExit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
 
 /** Runs one command; returns the exit code instead of exiting, so tests can call it. */
 export async function runCli(argv: readonly string[], print: Print = console.log, printError: Print = console.error): Promise<number> {
-  let parsed;
+  const program = buildProgram({ print, printError });
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    const negative = /Unknown option '(-\d[\d.]*)'/.exec((error as Error).message)?.[1];
-    printError(negative ? `error: amounts must be greater than 0, got '${negative}'` : `error: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  const [command, sub, ...rest] = positionals;
-  if (values.help || !command) {
-    print(HELP);
-    return command || values.help ? 0 : 2;
-  }
-  let config: Config;
-  try {
-    config = loadConfig(resolveConfigPath(values.config, process.env));
-  } catch (error) {
-    printError(error instanceof ConfigError ? error.message : `error: ${(error as Error).message}`);
-    return 1;
-  }
-  if (command === 'serve') {
-    const port = values.port === undefined ? undefined : Number(values.port);
-    if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
-      printError(`error: --port must be a port number, got '${values.port}'`);
-      return 2;
-    }
-    return serve(config, port);
-  }
-  const db = createDb(config.database);
-  try {
-    await migrate(db);
-    await dispatch(db, command, sub, rest, values, print);
+    await program.parseAsync(withGroupHelp(program, argv), { from: 'user' });
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
-      printError(`error: ${error.message}`);
-      return 2;
-    }
-    printError(`error: ${(error as Error).message}`);
-    return 1;
+    if (error instanceof CliExit) return error.exitCode;
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+}
+
+/** `switchyard keys` alone shows the help of `keys`, as `switchyard keys --help` would. */
+function withGroupHelp(program: Command, argv: readonly string[]): string[] {
+  const group = program.commands.find((command) => command.name() === argv[0] && command.commands.length > 0);
+  return group && (argv[1] === undefined || argv[1].startsWith('-')) ? [argv[0], '--help'] : [...argv];
+}
+
+export function buildProgram(output: CliOutput): Command {
+  const program = new Command('switchyard')
+    .description('Self-hosted, OpenAI-compatible LLM gateway with exact metering.')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
+    .addHelpText('after', '\nEvery command takes --config PATH (default: $SWITCHYARD_CONFIG, else config/gateway.yaml).\nRun `switchyard <command> --help` for its options and examples.');
+  configure(program, output);
+
+  program
+    .command('serve')
+    .description('run the gateway (what `npm start` does); stops cleanly on SIGTERM or SIGINT')
+    .addOption(configOption())
+    .addOption(new Option('--port <number>', 'TCP port to listen on (default: server.port of the config, 8000)').argParser(wholeNumber(0, 65535)))
+    .addHelpText('after', examples('serve --port 8080', 'serve --config /etc/switchyard/gateway.yaml'))
+    .action(async (options: { config?: string; port?: number }) => {
+      const { serve } = await import('./serve-command.ts');
+      const config = await loadCliConfig(options.config, output);
+      warnIfNewDatabase(config, output);
+      exitWith(await serve(config, options.port));
+    });
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations and name them')
+    .addOption(configOption())
+    .addHelpText('after', examples('migrate', 'migrate --config config/production.yaml'))
+    .action((options: { config?: string }) =>
+      withDatabase(options.config, output, async (_db, applied, config) => {
+        const where = config.database.client === 'pg' ? 'the PostgreSQL database' : config.database.connection;
+        if (applied.length === 0) output.print(`No pending migrations: ${where} is up to date.`);
+        else output.print(`Applied ${applied.length} migration(s) to ${where}: ${applied.join(', ')}`);
+      }),
+    );
+
+  addKeyCommands(program, output);
+  addUsageCommands(program, output);
+  return program;
+}
+
+function addKeyCommands(program: Command, output: CliOutput): void {
+  const keys = program.command('keys').description('create, list and revoke gateway keys');
+  configure(keys, output);
+  keys
+    .command('create')
+    .description('create a key and print its secret once (`sk-sy-…`); without --credits or --trial-tokens it is unmetered')
+    .requiredOption('--name <name>', 'a label for the key (who or what uses it)')
+    .addOption(new Option('--credits <usd>', 'prepaid balance in USD, at least 0.000001 (one micro-dollar); 0 makes a metered key with nothing yet').argParser(usdAmount({ allowZero: true })))
+    .addOption(new Option('--trial-tokens <tokens>', 'a trial allowance in tokens (prompt + completion) instead of money').argParser(wholeNumber(1)))
+    .addOption(new Option('--rpm <requests>', 'requests per minute for this key (default: rate_limit.requests_per_window)').argParser(wholeNumber(1)))
+    .addOption(new Option('--models <globs>', "comma-separated model globs the key may use, e.g. 'gpt-*,meta-llama/*'").argParser(globList))
+    .addOption(jsonOption('one JSON object with id, key, name, balance_usd, …'))
+    .addOption(configOption())
+    .addHelpText('after', examples("keys create --name alice --credits 5 --rpm 30 --models 'meta-llama/*'", 'keys create --name trial --trial-tokens 100000 --json'))
+    .action((options: { name: string; credits?: number; trialTokens?: number; rpm?: number; models?: string[]; json?: boolean; config?: string }) =>
+      withDatabase(options.config, output, async (db) => (await import('./commands.ts')).keysCreate(db, options, output.print)),
+    );
+  keys
+    .command('list')
+    .description('list every key with its balance (never the secret)')
+    .addOption(jsonOption('an array of objects: id, name, prefix, balance_usd, trial_tokens_remaining, rpm, models, revoked, created_at'))
+    .addOption(configOption())
+    .addHelpText('after', examples('keys list', 'keys list --json'))
+    .action((options: { json?: boolean; config?: string }) =>
+      withDatabase(options.config, output, async (db) => (await import('./commands.ts')).keysList(db, options.json === true, output.print)),
+    );
+  keys
+    .command('revoke')
+    .description('revoke a key: every instance refuses it within a few seconds; a revoked key stays revoked')
+    .argument('<id>', 'the key ID (key_…), as `keys list` shows it')
+    .addOption(configOption())
+    .addHelpText('after', examples('keys revoke key_0A1b2C3d4E5f6G'))
+    .action((id: string, options: { config?: string }) =>
+      withDatabase(options.config, output, async (db) => (await import('./commands.ts')).keysRevoke(db, id, output.print)),
+    );
+}
+
+function addUsageCommands(program: Command, output: CliOutput): void {
+  const credits = program.command('credits').description("top up keys' balances");
+  configure(credits, output);
+  credits
+    .command('add')
+    .description('add USD to a key that is not revoked; an unmetered key becomes a metered one')
+    .argument('<id>', 'the key ID (key_…)')
+    .argument('<usd>', 'the amount in USD, at least 0.000001 (one micro-dollar), at most 6 decimals', usdAmount())
+    .addOption(configOption())
+    .addHelpText('after', examples('credits add key_0A1b2C3d4E5f6G 10', 'credits add key_0A1b2C3d4E5f6G 0.25'))
+    .action((id: string, usd: number, options: { config?: string }) =>
+      withDatabase(options.config, output, async (db) => (await import('./commands.ts')).creditsAdd(db, id, usd, output.print)),
+    );
+
+  program
+    .command('usage')
+    .description('usage and spend: one row per request, or totals per model, day or key')
+    .option('--key <id>', 'only this key (key_…)')
+    .addOption(new Option('--since <iso>', 'only requests from this ISO date or time on, e.g. 2026-12-01 or 2026-12-01T09:00:00Z').argParser(isoTime))
+    .addOption(new Option('--group-by <what>', 'totals per group instead of rows').choices(['model', 'day', 'key']))
+    .addOption(jsonOption('an array: one object per request, or per group'))
+    .addOption(configOption())
+    .addHelpText('after', examples('usage --key key_0A1b2C3d4E5f6G --since 2026-12-01', 'usage --group-by model --json'))
+    .action((options: { key?: string; since?: number; groupBy?: 'model' | 'day' | 'key'; json?: boolean; config?: string }) =>
+      withDatabase(options.config, output, async (db) => (await import('./commands.ts')).usageReport(db, options, output.print)),
+    );
+}
+
+const configOption = (): Option => new Option('--config <path>', 'the config file (default: $SWITCHYARD_CONFIG, else config/gateway.yaml)');
+const jsonOption = (what: string): Option => new Option('--json', `print JSON instead of a table: ${what}`);
+const examples = (...lines: string[]): string => `\nExamples:\n${lines.map((line) => `  $ switchyard ${line}`).join('\n')}`;
+
+/** Usage errors as one line that names the mistake and the nearest valid spelling; output to the given printers. */
+function configure(command: Command, { print, printError }: CliOutput): void {
+  command
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (text) => print(text.replace(/\n$/, '')),
+      writeErr: (text) => printError(text.replace(/\n$/, '')),
+      outputError: (text, write) => write(text.replace(/\n\(Did you mean (.+)\?\)/, ' (did you mean $1?)')),
+    });
+}
+
+/** Config, then the database with migrations applied, then the action; the database is closed whatever happens. */
+async function withDatabase(configPath: string | undefined, output: CliOutput, work: (db: Db, applied: string[], config: Config) => Promise<void>): Promise<void> {
+  const config = await loadCliConfig(configPath, output);
+  const { createDb, migrate } = await import('../db/knex.ts');
+  const { UsageError } = await import('./commands.ts');
+  warnIfNewDatabase(config, output);
+  const db = createDb(config.database);
+  try {
+    await work(db, await migrate(db), config);
+  } catch (error) {
+    output.printError(`error: ${(error as Error).message}`);
+    exitWith(error instanceof UsageError ? 2 : 1);
   } finally {
     await db.destroy();
   }
 }
 
-async function dispatch(db: Db, command: string, sub: string | undefined, rest: string[], values: Record<string, string | boolean | undefined>, print: Print): Promise<void> {
-  const json = values.json === true;
-  const route = `${command} ${sub ?? ''}`.trim();
-  switch (command === 'migrate' || command === 'usage' ? command : route) {
-    case 'migrate':
-      print('Migrations are up to date.');
-      return;
-    case 'keys create':
-      return keysCreate(db, { name: values.name as string, credits: values.credits as string, trialTokens: values['trial-tokens'] as string, rpm: values.rpm as string, models: values.models as string, json }, print);
-    case 'keys list':
-      return keysList(db, json, print);
-    case 'keys revoke':
-      return keysRevoke(db, rest[0] ?? (values.key as string | undefined), print);
-    case 'credits add':
-      return creditsAdd(db, rest[0], rest[1], print);
-    case 'usage':
-      return usageReport(db, { key: values.key as string, since: values.since as string, groupBy: values['group-by'] as string, json }, print);
-    default:
-      throw new UsageError(`unknown command '${route}'\n\n${HELP}`);
+async function loadCliConfig(explicit: string | undefined, output: CliOutput): Promise<Config> {
+  const { loadConfig, resolveConfigPath } = await import('../config/load.ts');
+  try {
+    return loadConfig(resolveConfigPath(explicit, process.env));
+  } catch (error) {
+    output.printError((error as Error).name === 'ConfigError' ? (error as Error).message : `error: ${(error as Error).message}`);
+    return exitWith(1);
   }
+}
+
+function warnIfNewDatabase(config: Config, output: CliOutput): void {
+  const database = config.database;
+  if (database.client !== 'sqlite3' || database.connection === ':memory:' || database.connection.startsWith('file:')) return;
+  if (existsSync(database.connection)) return;
+  output.printError(`warning: no database at ${database.connection}; creating a new, empty one (is --config ${config.configPath} the file you meant?)`);
+}
+
+function exitWith(code: number): never {
+  throw new CliExit(code);
+}
+
+function packageVersion(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }

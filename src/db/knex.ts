@@ -87,9 +87,10 @@ export function createDb(options: DatabaseOptions, logger?: DbLogger): Db {
   return knexFactory(knexConfig(options, logger));
 }
 
-/** Applies pending migrations; idempotent, safe while another process uses the same database. */
-export async function migrate(db: Db): Promise<void> {
-  await db.migrate.latest();
+/** Applies pending migrations; idempotent, safe while another process uses the same database. Returns the names applied. */
+export async function migrate(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest()) as [number, string[]];
+  return applied;
 }
 
 export function isPostgres(db: Db): boolean {
