@@ -16,7 +16,7 @@ import type { GatewayMetrics } from './metrics.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { authenticate } from './middleware/authenticate.ts';
 import { errorHandler, notFound } from './middleware/error-handler.ts';
-import { jsonBody } from './middleware/json-body.ts';
+import { jsonBody, parseSize } from './middleware/json-body.ts';
 import { rateLimiter, type SendCommand } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { routeLabel, startCall } from './middleware/start-call.ts';
@@ -109,7 +109,8 @@ export function createApp(deps: AppDeps): Express {
     writeStallMs: config.server.request_timeout_ms,
   };
   for (const [path, operation] of OPERATIONS) {
-    const chain: RequestHandler[] = [startCall(operation.endpoint, deps.meter), body, auth, limit, proxyHandler(proxyDeps, operation)];
+    // The key is checked before the body is read: a request without a valid one never has its body parsed.
+    const chain: RequestHandler[] = [startCall(operation.endpoint, deps.meter), auth, body, limit, proxyHandler(proxyDeps, operation)];
     app.post(path, ...chain);
     routes.set(path, ['POST']);
   }
@@ -120,6 +121,7 @@ export function createApp(deps: AppDeps): Express {
   routes.set('/v1/models', ['GET']).set('/v1/usage', ['GET']);
 
   app.use(notFound(routes));
-  app.use(errorHandler(logger));
+  // A refused body is read and thrown away up to twice the limit (at least 1 MiB), then the connection is cut.
+  app.use(errorHandler(logger, Math.max(2 * parseSize(config.server.body_limit), 1024 * 1024)));
   return app;
 }

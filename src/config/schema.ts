@@ -46,8 +46,9 @@ export const configSchema = z.strictObject({
       request_timeout_ms: int(1).default(30000),
       body_limit: z
         .string()
-        .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'must be a size such as 4mb or 512kb')
-        .default('4mb'),
+        .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'must be a size such as 20mb or 512kb')
+        // A vision request carries its images as base64: one phone photo (3–12 MB) is 4–16 MB of JSON.
+        .default('20mb'),
       shutdown_grace_ms: int(0).default(20000),
       /** Bounds a client that trickles its headers (slowloris). */
       headers_timeout_ms: int(1).default(10000),

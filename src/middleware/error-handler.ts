@@ -9,6 +9,7 @@ import {
 } from '../errors/gateway-error.ts';
 import { isConnectionError } from '../db/sql.ts';
 import type { Logger } from '../logging.ts';
+import { answerAfterBody } from './unread-body.ts';
 
 /** Routes and the methods they answer, for 405s. */
 export function notFound(routes: ReadonlyMap<string, readonly string[]>): RequestHandler {
@@ -43,11 +44,10 @@ export function sendError(res: Parameters<RequestHandler>[1], error: GatewayErro
   res.status(error.status).set(error.headers).json(error.toJSON());
 }
 
-export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return function renderError(error, _req, res, _next) {
+/** `discardBytes` bounds how much of a refused body is read and thrown away so the client can read the answer. */
+export function errorHandler(logger: Logger, discardBytes: number): ErrorRequestHandler {
+  return function renderError(error, req, res, _next) {
     const gatewayError = toClientError(error, logger, res.locals.requestId);
-    // A body we refused unread must not be parsed as the next request on this connection.
-    if (gatewayError.status === 413 || gatewayError.status === 415) res.setHeader('connection', 'close');
-    sendError(res, gatewayError);
+    answerAfterBody(req, res, discardBytes, () => sendError(res, gatewayError));
   };
 }
