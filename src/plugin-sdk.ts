@@ -8,6 +8,8 @@ import type { CallContext, ResponseHeaders, UpstreamClient } from './upstream/cl
 import type { SseEvent } from './upstream/sse.ts';
 
 export { z } from 'zod';
+/** YAML values after `${VAR}` substitution: booleans and whole numbers may arrive as strings. */
+export { wholeNumber, yamlBoolean } from './config/coerce.ts';
 export * from './errors/gateway-error.ts';
 export { UpstreamClient, type CallContext, type UpstreamClientOptions, type UpstreamJson, type UpstreamStream } from './upstream/client.ts';
 export { errorFromUpstreamResponse, extractUpstreamMessage } from './upstream/errors.ts';

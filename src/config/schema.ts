@@ -1,22 +1,15 @@
-/** The zod schema of `config/gateway.yaml` (SPEC §2); every key has its default here and nowhere else. */
+/** The zod schema of `config/gateway.yaml`; every key has its default here and nowhere else (docs/configuration.md). */
 import { z } from 'zod';
+import { decimal, wholeNumber, yamlBoolean } from './coerce.ts';
 
-const int = (min: number) => z.coerce.number().int().min(min);
-const money = z.coerce.number().min(0).max(1_000_000);
-
-/** YAML booleans arrive as strings after `${VAR}` substitution; coerce only the obvious spellings. */
-const bool = z.preprocess((value) => {
-  if (typeof value !== 'string') return value;
-  if (/^(true|yes|on|1)$/i.test(value)) return true;
-  if (/^(false|no|off|0|)$/i.test(value)) return false;
-  return value;
-}, z.boolean());
+const int = (min: number) => wholeNumber(min);
+const money = decimal(0, 1_000_000, 'USD per million tokens');
 
 const price = z.strictObject({ input: money, output: money });
 export const pricingSchema = z.record(z.string().min(1), price);
 
 const retriesSchema = z.strictObject({
-  attempts: int(0).max(10).default(2),
+  attempts: wholeNumber(0, 10).default(2),
   base_ms: int(1).default(200),
   max_ms: int(1).default(5000),
 });
@@ -42,7 +35,7 @@ export const configSchema = z.strictObject({
   server: z
     .strictObject({
       host: z.string().default('0.0.0.0'),
-      port: int(0).max(65535).default(8000),
+      port: wholeNumber(0, 65535).default(8000),
       request_timeout_ms: int(1).default(30000),
       body_limit: z
         .string()
@@ -56,7 +49,7 @@ export const configSchema = z.strictObject({
       request_body_timeout_ms: int(1).default(30000),
       keep_alive_timeout_ms: int(1).default(5000),
       max_header_size: int(1024).default(16384),
-      trust_proxy: bool.default(false),
+      trust_proxy: yamlBoolean.default(false),
       cors_origins: z.array(z.string()).default([]),
     })
     .prefault({}),
@@ -96,10 +89,10 @@ export const configSchema = z.strictObject({
       reservation_ttl_ms: int(1000).default(600000),
       flush_interval_ms: int(1).default(100),
       flush_batch_size: int(1).default(500),
-      key_cache_ttl_ms: int(0).max(10000).default(3000),
+      key_cache_ttl_ms: wholeNumber(0, 10000).default(3000),
       instance_heartbeat_ms: int(100).default(2000),
       /** A grown lease covers this many more requests like the one that grew it (0: exact reservations only). */
-      lease_prefetch: int(0).max(1000).default(3),
+      lease_prefetch: wholeNumber(0, 1000).default(3),
       /** An unused lease goes back to its key's balance after this long. */
       lease_idle_ms: int(10).default(1000),
       /** An instance silent this long is taken for dead: its reservations are released. */
