@@ -43,12 +43,14 @@ export interface AppDeps {
   draining: () => boolean;
 }
 
-/** Model-call endpoints and the operation that serves each. */
-const OPERATIONS: readonly [string, Operation][] = [
-  ['/v1/chat/completions', chatOperation],
-  ['/v1/responses', responsesOperation],
-  ['/v1/embeddings', embeddingsOperation],
-];
+/** Model-call endpoints and the operation that serves each; built per app, so no state is shared between apps. */
+function operations(): readonly [string, Operation][] {
+  return [
+    ['/v1/chat/completions', chatOperation],
+    ['/v1/responses', responsesOperation()],
+    ['/v1/embeddings', embeddingsOperation],
+  ];
+}
 
 const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'retry-after-ms', 'ratelimit', 'ratelimit-policy', 'x-inference-provider', 'x-upstream-request-id'];
 
@@ -108,7 +110,7 @@ export function createApp(deps: AppDeps): Express {
     defaultMaxTokens: config.metering.default_max_tokens,
     writeStallMs: config.server.request_timeout_ms,
   };
-  for (const [path, operation] of OPERATIONS) {
+  for (const [path, operation] of operations()) {
     // The key is checked before the body is read: a request without a valid one never has its body parsed.
     const chain: RequestHandler[] = [startCall(operation.endpoint, deps.meter), auth, body, limit, proxyHandler(proxyDeps, operation)];
     app.post(path, ...chain);

@@ -17,9 +17,14 @@ export { parseSse, type SseEvent } from './upstream/sse.ts';
 
 export type JsonObject = Record<string, unknown>;
 
-/** A whole (non-streamed) answer. `raw` is the exact upstream text when `body` is unchanged, so it can pass through. */
+/**
+ * A whole (non-streamed) answer. Passthrough is explicit: when `raw` is set, the core sends those exact upstream bytes
+ * (adding only `gateway_usage`) and reads `body` only for usage, never for what the client gets. A plugin that
+ * changes the answer returns a result without `raw`: `replaceBody(result, changed)` (see docs/plugins.md).
+ */
 export interface JsonResult {
   body: JsonObject;
+  /** The upstream's exact text of `body`, to pass through unparsed; drop it whenever `body` is changed. */
   raw?: string;
   headers?: Record<string, string>;
 }
@@ -83,8 +88,6 @@ export interface Provider {
   countTokens?(request: JsonObject, call: CallContext): Promise<JsonResult>;
   embeddings?(request: JsonObject, call: CallContext): Promise<JsonResult>;
   listModels?(call: CallContext): Promise<ModelInfo[]>;
-  /** False when the upstream's streams carry no usage chunk even when asked: the core then counts tokens itself. */
-  readonly streamUsage?: boolean;
   close?(): void | Promise<void>;
 }
 
@@ -118,6 +121,11 @@ export async function forwardJson(client: UpstreamClient, path: string, request:
     throw new UpstreamError(`${client.provider} answered with JSON that is not an object`);
   }
   return { body: answer.body as JsonObject, raw: answer.raw, headers: pickUpstreamHeaders(answer.headers) };
+}
+
+/** The answer with a changed body, which the core then serialises and sends: the upstream's raw bytes are dropped. */
+export function replaceBody(result: JsonResult, body: JsonObject): JsonResult {
+  return { body, headers: result.headers };
 }
 
 /** POSTs an OpenAI-shaped streaming request and returns its events. */

@@ -56,7 +56,6 @@ export default definePlugin({
     });
     const chat = (request: JsonObject): JsonObject => toServerChat(request, config);
     const provider: Provider = {
-      streamUsage: config.supports.stream_usage,
       chat: (request, call) => forwardJson(client, '/chat/completions', chat(request), call),
       chatStream: (request, call) => forwardStream(client, '/chat/completions', chat(request), call),
       listModels: (call) => fetchModelList(client, '/models', call),

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
+import { LogThrottle } from '../util/log-throttle.ts';
 
 export type Db = Knex;
 
@@ -31,19 +32,12 @@ export interface DbLogger {
 }
 
 function knexLog(logger: DbLogger): Knex.Config['log'] {
-  let last = 0;
-  let suppressed = 0;
-  const warn = (message: unknown): void => {
-    const now = Date.now();
-    if (now - last < 1000) {
-      suppressed++;
-      return;
-    }
-    last = now;
-    const detail = (message instanceof Error ? message.message : String(message)).split('\n')[0].slice(0, 300);
-    logger.warn('database driver warning', { detail, suppressed });
-    suppressed = 0;
-  };
+  const throttle = new LogThrottle(1000);
+  const warn = (message: unknown): void =>
+    throttle.log((suppressed) => {
+      const detail = (message instanceof Error ? message.message : String(message)).split('\n')[0].slice(0, 300);
+      logger.warn('database driver warning', { detail, suppressed });
+    });
   return { warn, error: warn, deprecate: warn, debug: () => undefined };
 }
 

@@ -1,15 +1,11 @@
 /** The last middleware: anything thrown becomes OpenAI error JSON with `x-request-id`; unknown routes get 404/405. */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import {
-  GatewayError,
-  InvalidRequestError,
-  MethodNotAllowedError,
-  RouteNotFoundError,
-  ServiceUnavailableError,
-} from '../errors/gateway-error.ts';
-import { isConnectionError } from '../db/sql.ts';
+import { sendError, toClientError } from '../errors/client-error.ts';
+import { MethodNotAllowedError, RouteNotFoundError } from '../errors/gateway-error.ts';
 import type { Logger } from '../logging.ts';
 import { answerAfterBody } from './unread-body.ts';
+
+export { sendError, toClientError };
 
 /** Routes and the methods they answer, for 405s. */
 export function notFound(routes: ReadonlyMap<string, readonly string[]>): RequestHandler {
@@ -17,31 +13,6 @@ export function notFound(routes: ReadonlyMap<string, readonly string[]>): Reques
     const allowed = routes.get(req.path.replace(/\/+$/, '') || '/');
     next(allowed ? new MethodNotAllowedError(req.method, req.path, allowed) : new RouteNotFoundError(req.method, req.path.slice(0, 200)));
   };
-}
-
-/** Maps Express and socket errors to gateway errors; anything else is a 500 that is logged. */
-export function toClientError(error: unknown, logger: Logger, requestId: string): GatewayError {
-  if (error instanceof GatewayError) return error;
-  const e = error as { status?: number; message?: string };
-  if (error instanceof URIError) return new InvalidRequestError('The request path is not valid.');
-  // Whatever route met it, a database that is not there is an outage to retry, not a server bug.
-  if (isConnectionError(error)) return new ServiceUnavailableError('The gateway database is unavailable; try again shortly.');
-  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new InvalidRequestError(String(e.message ?? 'Bad request').slice(0, 200));
-  logger.error('unhandled error', { requestId, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
-  return new GatewayError(500, 'server_error', 'internal_error', 'The gateway failed to handle this request.');
-}
-
-export function sendError(res: Parameters<RequestHandler>[1], error: GatewayError): void {
-  const call = res.locals.call;
-  if (call) {
-    call.status = error.status;
-    call.errorCode = error.code;
-  }
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  res.status(error.status).set(error.headers).json(error.toJSON());
 }
 
 /** `discardBytes` bounds how much of a refused body is read and thrown away so the client can read the answer. */

@@ -11,23 +11,17 @@ import { Meter } from '../metering/meter.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { JsonObject } from '../plugin-sdk.ts';
 import type { ProviderRegistry, Target } from '../plugins/registry.ts';
-import { sendError, toClientError } from '../middleware/error-handler.ts';
+import { sendError, toClientError } from '../errors/client-error.ts';
 import { compileGlobs, stripModelSuffix } from '../util/glob.ts';
 import { withAttempts } from './attempts.ts';
 import { ClientClosedError, type CallRecord } from './call-record.ts';
 import type { Operation, OperationContext, ParsedCall } from './operation.ts';
+import { bodyFor, callContext, countTokens, type ProxyDeps } from './relay-shared.ts';
 import { relayStream } from './relay-stream.ts';
 import { withGatewayUsage } from './wire.ts';
 
-export interface ProxyDeps {
-  registry: ProviderRegistry;
-  meter: Meter;
-  logger: Logger;
-  metrics: GatewayMetrics;
-  defaultMaxTokens: number;
-  /** Bounds how long a stream waits for a client that stopped reading. */
-  writeStallMs: number;
-}
+// Other modules imported these from here before they moved to relay-shared.ts.
+export { bodyFor, callContext, countTokens, type ProxyDeps };
 
 export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHandler {
   return async function proxyCall(req, res) {
@@ -44,7 +38,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
       const cap = parsed.generates ? (parsed.maxOutputTokens ?? deps.defaultMaxTokens) : 0;
       await deps.meter.reserve(call, key, targets, parsed.promptTokens, cap);
       const outputCap = parsed.generates && Meter.isMetered(key) && parsed.maxOutputTokens === undefined ? cap : undefined;
-      // SPEC §3: the `provider` field picks an entry and never goes upstream, whatever the endpoint.
+      // The `provider` field picks an entry and never goes upstream, whatever the endpoint.
       const { provider: _provider, ...upstream } = req.body as JsonObject;
       const body = operation.prepare?.(upstream, parsed, outputCap) ?? upstream;
       if (parsed.stream) await relayStream(deps, operation, call, res, targets, body, parsed);
@@ -62,15 +56,6 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
   };
 }
 
-/** The body for one target: a fallback may ask its provider for a model under another name. */
-export function bodyFor(target: Target, body: JsonObject): JsonObject {
-  return target.model === body.model ? body : { ...body, model: target.model };
-}
-
-export function callContext(call: CallRecord): OperationContext {
-  return { requestId: call.requestId, signal: call.abort.signal, keyId: call.keyId };
-}
-
 async function relayJson(
   deps: ProxyDeps,
   operation: Operation,
@@ -82,24 +67,21 @@ async function relayJson(
 ): Promise<void> {
   const context = callContext(call);
   const { result, target } = await withAttempts(deps, call, targets, (t) => operation.json(t, bodyFor(t, body), context));
-  const usage = deps.meter.charge(call, operation.usageOf(result.body, parsed), target);
+  const counted = operation.usageOf(result.body, parsed);
+  const usage = deps.meter.charge(call, counted, target);
   countTokens(deps, call);
   call.status = 200;
-  const text = result.raw !== undefined ? withGatewayUsage(result.raw, usage) : JSON.stringify({ ...result.body, gateway_usage: usage });
+  // The raw upstream bytes pass through unless the body was changed: a counted usage is written into the body.
+  const passthrough = result.raw !== undefined && !counted.estimated;
+  const text = passthrough ? withGatewayUsage(result.raw!, usage) : JSON.stringify({ ...result.body, gateway_usage: usage });
   // Node's own writeHead/end: express's send() would also check request freshness and re-derive headers.
   res.writeHead(200, { ...result.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
-export function countTokens(deps: ProxyDeps, call: CallRecord): void {
-  const provider = call.provider ?? 'none';
-  if (call.promptTokens) deps.metrics.tokens.inc({ provider, kind: 'prompt' }, call.promptTokens);
-  if (call.completionTokens) deps.metrics.tokens.inc({ provider, kind: 'completion' }, call.completionTokens);
-}
-
 const allowedModels = new WeakMap<KeyRecord, (model: string) => boolean>();
 
-/** `--models` globs follow the provider glob rules (SPEC §6). */
+/** `--models` globs follow the provider glob rules. */
 function assertModelAllowed(key: KeyRecord, model: string): void {
   if (!key.models) return;
   let matches = allowedModels.get(key);
