@@ -51,7 +51,17 @@ export async function keysList(db: Db, json: boolean, print: Print): Promise<voi
       ['ID', 'NAME', 'PREFIX', 'BALANCE_USD', 'TRIAL_TOKENS', 'RPM', 'MODELS', 'REVOKED', 'CREATED'],
       keys.map((key) => {
         const view = keyView(key);
-        return [view.id, view.name, view.prefix, view.balance_usd?.toFixed(6), view.trial_tokens_remaining, view.rpm, view.models?.join(','), view.revoked ? 'yes' : 'no', view.created_at];
+        return [
+          view.id,
+          view.name,
+          view.prefix,
+          view.balance_usd?.toFixed(6),
+          view.trial_tokens_remaining,
+          view.rpm,
+          view.models?.join(','),
+          view.revoked ? 'yes' : 'no',
+          view.created_at,
+        ];
       }),
     ),
   );
@@ -96,7 +106,12 @@ export async function usageReport(db: Db, options: UsageOptions, print: Print): 
   if (options.groupBy !== undefined) {
     const groups = await groupUsage(db, filter, options.groupBy);
     if (options.json) return print(JSON.stringify(groups));
-    print(formatTable([options.groupBy.toUpperCase(), 'REQUESTS', 'PROMPT_TOKENS', 'COMPLETION_TOKENS', 'COST_USD'], groups.map((g) => [g.group, g.requests, g.prompt_tokens, g.completion_tokens, g.cost_usd.toFixed(6)])));
+    print(
+      formatTable(
+        [options.groupBy.toUpperCase(), 'REQUESTS', 'PROMPT_TOKENS', 'COMPLETION_TOKENS', 'COST_USD'],
+        groups.map((g) => [g.group, g.requests, g.prompt_tokens, g.completion_tokens, g.cost_usd.toFixed(6)]),
+      ),
+    );
     return;
   }
   const rows = await listUsage(db, filter);
@@ -104,7 +119,19 @@ export async function usageReport(db: Db, options: UsageOptions, print: Print): 
   print(
     formatTable(
       ['CREATED', 'REQUEST_ID', 'KEY', 'PROVIDER', 'MODEL', 'STATUS', 'PROMPT', 'COMPLETION', 'COST_USD', 'MS', 'EST'],
-      rows.map((r) => [r.created_at, r.request_id, r.key_id, r.provider, r.model, r.status, r.prompt_tokens, r.completion_tokens, r.cost_usd.toFixed(6), r.latency_ms, r.estimated ? 'yes' : '']),
+      rows.map((r) => [
+        r.created_at,
+        r.request_id,
+        r.key_id,
+        r.provider,
+        r.model,
+        r.status,
+        r.prompt_tokens,
+        r.completion_tokens,
+        r.cost_usd.toFixed(6),
+        r.latency_ms,
+        r.estimated ? 'yes' : '',
+      ]),
     ),
   );
   const cost = rows.reduce((sum, row) => sum + row.cost_usd, 0);

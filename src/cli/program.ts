@@ -46,7 +46,10 @@ export function buildProgram(output: CliOutput): Command {
   const program = new Command('switchyard')
     .description('Self-hosted, OpenAI-compatible LLM gateway with exact metering.')
     .version(packageVersion(), '-V, --version', 'print the version and exit')
-    .addHelpText('after', '\nEvery command takes --config PATH (default: $SWITCHYARD_CONFIG, else config/gateway.yaml).\nRun `switchyard <command> --help` for its options and examples.');
+    .addHelpText(
+      'after',
+      '\nEvery command takes --config PATH (default: $SWITCHYARD_CONFIG, else config/gateway.yaml).\nRun `switchyard <command> --help` for its options and examples.',
+    );
   configure(program, output);
 
   program
@@ -87,13 +90,20 @@ function addKeyCommands(program: Command, output: CliOutput): void {
     .command('create')
     .description('create a key and print its secret once (`sk-sy-…`); without --credits or --trial-tokens it is unmetered')
     .requiredOption('--name <name>', 'a label for the key (who or what uses it)')
-    .addOption(new Option('--credits <usd>', 'prepaid balance in USD, at least 0.000001 (one micro-dollar); 0 makes a metered key with nothing yet').argParser(usdAmount({ allowZero: true })))
+    .addOption(
+      new Option('--credits <usd>', 'prepaid balance in USD, at least 0.000001 (one micro-dollar); 0 makes a metered key with nothing yet').argParser(
+        usdAmount({ allowZero: true }),
+      ),
+    )
     .addOption(new Option('--trial-tokens <tokens>', 'a trial allowance in tokens (prompt + completion) instead of money').argParser(wholeNumber(1)))
     .addOption(new Option('--rpm <requests>', 'requests per minute for this key (default: rate_limit.requests_per_window)').argParser(wholeNumber(1)))
     .addOption(new Option('--models <globs>', "comma-separated model globs the key may use, e.g. 'gpt-*,meta-llama/*'").argParser(globList))
     .addOption(jsonOption('one JSON object with id, key, name, balance_usd, …'))
     .addOption(configOption())
-    .addHelpText('after', examples("keys create --name alice --credits 5 --rpm 30 --models 'meta-llama/*'", 'keys create --name trial --trial-tokens 100000 --json'))
+    .addHelpText(
+      'after',
+      examples("keys create --name alice --credits 5 --rpm 30 --models 'meta-llama/*'", 'keys create --name trial --trial-tokens 100000 --json'),
+    )
     .action((options: { name: string; credits?: number; trialTokens?: number; rpm?: number; models?: string[]; json?: boolean; config?: string }) =>
       withDatabase(options.config, output, async (db) => (await import('./commands.ts')).keysCreate(db, options, output.print)),
     );
@@ -162,7 +172,11 @@ function configure(command: Command, { print, printError }: CliOutput): void {
 }
 
 /** Config, then the database with migrations applied, then the action; the database is closed whatever happens. */
-async function withDatabase(configPath: string | undefined, output: CliOutput, work: (db: Db, applied: string[], config: Config) => Promise<void>): Promise<void> {
+async function withDatabase(
+  configPath: string | undefined,
+  output: CliOutput,
+  work: (db: Db, applied: string[], config: Config) => Promise<void>,
+): Promise<void> {
   const config = await loadCliConfig(configPath, output);
   const { createDb, migrate } = await import('../db/knex.ts');
   const { UsageError } = await import('./commands.ts');

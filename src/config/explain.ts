@@ -25,7 +25,10 @@ export function configErrorFromZod(error: z.ZodError, { prefix = [], schema, inp
   const issue = error.issues.find((candidate) => candidate.code === 'unrecognized_keys') ?? error.issues[0];
   if (issue.code === 'unrecognized_keys') {
     const known = schema ? knownKeys(schema, issue.path) : [];
-    const nearest = nearestKey(issue.keys[0], known.filter((key) => !issue.keys.includes(key)));
+    const nearest = nearestKey(
+      issue.keys[0],
+      known.filter((key) => !issue.keys.includes(key)),
+    );
     const hint = nearest ? ` (did you mean '${nearest}'?)` : known.length > 0 ? ` (known keys: ${known.join(', ')})` : '';
     return new ConfigError([...prefix, ...issue.path.map(String), issue.keys[0]], `unknown key${hint}`);
   }

@@ -24,7 +24,7 @@ export function authenticate(keys: KeyCache): RequestHandler {
     const secret = presentedKey(req);
     if (!secret) throw new InvalidApiKeyError('Missing gateway API key. Send it as "Authorization: Bearer sk-sy-…".');
     if (!KEY_SHAPE.test(secret)) throw new InvalidApiKeyError();
-    let record;
+    let record: Awaited<ReturnType<KeyCache['lookup']>>;
     try {
       record = await keys.lookup(secret);
     } catch (error) {

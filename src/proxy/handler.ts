@@ -6,16 +6,14 @@
 import type { RequestHandler } from 'express';
 import type { KeyRecord } from '../db/keys-repo.ts';
 import { ModelNotAllowedError } from '../errors/gateway-error.ts';
-import type { Logger } from '../logging.ts';
 import { Meter } from '../metering/meter.ts';
-import type { GatewayMetrics } from '../metrics.ts';
 import type { JsonObject } from '../plugin-sdk.ts';
-import type { ProviderRegistry, Target } from '../plugins/registry.ts';
+import type { Target } from '../plugins/registry.ts';
 import { sendError, toClientError } from '../errors/client-error.ts';
 import { compileGlobs, stripModelSuffix } from '../util/glob.ts';
 import { withAttempts } from './attempts.ts';
 import { ClientClosedError, type CallRecord } from './call-record.ts';
-import type { Operation, OperationContext, ParsedCall } from './operation.ts';
+import type { Operation, ParsedCall } from './operation.ts';
 import { bodyFor, callContext, countTokens, type ProxyDeps } from './relay-shared.ts';
 import { relayStream } from './relay-stream.ts';
 import { withGatewayUsage } from './wire.ts';

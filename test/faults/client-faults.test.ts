@@ -37,7 +37,7 @@ async function trickle(port: number, head: string, piece: string, everyMs: numbe
   return { text: Buffer.concat(chunks), ms: Date.now() - started };
 }
 
-describe('client faults', function () {
+describe('client faults', () => {
   let hf: MockUpstream;
   let gateway: TestGateway;
   let secret: string;

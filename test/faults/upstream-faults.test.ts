@@ -47,7 +47,7 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
-describe('upstream faults through the gateway', function () {
+describe('upstream faults through the gateway', () => {
   let hf: MockUpstream;
   let gateway: TestGateway;
   let secret: string;

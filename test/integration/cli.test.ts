@@ -31,7 +31,11 @@ describe('switchyard CLI', () => {
   async function runOwn(args: string[]): Promise<Run> {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runCli(args, (line) => out.push(line), (line) => err.push(line));
+    const code = await runCli(
+      args,
+      (line) => out.push(line),
+      (line) => err.push(line),
+    );
     return { code, out: out.join('\n'), err: err.join('\n') };
   }
 
@@ -76,7 +80,11 @@ describe('switchyard CLI', () => {
     ['zero credits', ['credits', 'add', 'key_nope', '0'], /It must be greater than 0 USD/],
     ['credits below one micro-dollar', ['keys', 'create', '--name', 'x', '--credits', '0.0000001'], /below one micro-dollar/],
     ['credits finer than a micro-dollar', ['credits', 'add', 'key_nope', '1.0000001'], /more than 6 decimals/],
-    ['a negative --credits', ['keys', 'create', '--name', 'x', '--credits', '-5'], /option '--credits <usd>' argument '-5' is invalid\. It must be zero or more USD\./],
+    [
+      'a negative --credits',
+      ['keys', 'create', '--name', 'x', '--credits', '-5'],
+      /option '--credits <usd>' argument '-5' is invalid\. It must be zero or more USD\./,
+    ],
     ['a missing name', ['keys', 'create'], /required option '--name <name>' not specified/],
     ['non-numeric --credits', ['keys', 'create', '--name', 'x', '--credits', 'abc'], /'--credits <usd>' argument 'abc' is invalid/],
     ['a fractional --rpm', ['keys', 'create', '--name', 'x', '--rpm', '1.5'], /'--rpm <requests>' argument '1\.5' is invalid\. It must be a whole number\./],
@@ -97,7 +105,10 @@ describe('switchyard CLI', () => {
   }
 
   it('refuses an unknown key id with exit code 1', async () => {
-    for (const args of [['keys', 'revoke', 'key_nope'], ['credits', 'add', 'key_nope', '5']]) {
+    for (const args of [
+      ['keys', 'revoke', 'key_nope'],
+      ['credits', 'add', 'key_nope', '5'],
+    ]) {
       const run = await cli(...args);
       assert.equal(run.code, 1);
       assert.equal(run.err, "error: no key with ID 'key_nope' (see `switchyard keys list`)");
@@ -138,7 +149,10 @@ describe('switchyard CLI', () => {
       writeFileSync(file, 'database:\n  connection: ./fresh.sqlite\nproviders: {}\n');
       const first = await runOwn(['migrate', '--config', file]);
       assert.equal(first.code, 0, first.err);
-      assert.equal(first.err, `warning: no database at ${path.join(other, 'fresh.sqlite')}; creating a new, empty one (is --config ${file} the file you meant?)`);
+      assert.equal(
+        first.err,
+        `warning: no database at ${path.join(other, 'fresh.sqlite')}; creating a new, empty one (is --config ${file} the file you meant?)`,
+      );
       assert.equal(first.out, `Applied 1 migration(s) to ${path.join(other, 'fresh.sqlite')}: 20261127000000_initial.ts`);
       const second = await runOwn(['migrate', '--config', file]);
       assert.equal(second.err, '');
@@ -169,7 +183,10 @@ describe('switchyard CLI', () => {
   it("names every address serve really listens on: each interface's for 0.0.0.0, the one given otherwise", () => {
     const all = listeningUrls({ address: '0.0.0.0', family: 'IPv4', port: 8123 });
     assert.ok(all.includes('http://127.0.0.1:8123'), all.join(' '));
-    assert.equal(all.some((url) => url.includes('0.0.0.0')), false);
+    assert.equal(
+      all.some((url) => url.includes('0.0.0.0')),
+      false,
+    );
     assert.deepEqual(listeningUrls({ address: '127.0.0.1', family: 'IPv4', port: 9 }), ['http://127.0.0.1:9']);
     assert.deepEqual(listeningUrls({ address: '::1', family: 'IPv6', port: 9 }), ['http://[::1]:9']);
   });
@@ -196,9 +213,15 @@ describe('switchyard CLI', () => {
       await gateway.running.deps.writer.flush();
       const rows = JSON.parse((await cli('usage', '--key', created.id, '--json')).out) as { model: string; cost_usd: number }[];
       assert.equal(rows.length, 2);
-      assert.deepEqual(rows.map((row) => row.cost_usd), [0.000007, 0.000018]);
+      assert.deepEqual(
+        rows.map((row) => row.cost_usd),
+        [0.000007, 0.000018],
+      );
       const groups = JSON.parse((await cli('usage', '--key', created.id, '--group-by', 'model', '--json')).out) as { group: string; requests: number }[];
-      assert.deepEqual(groups.map((group) => [group.group, group.requests]).sort(), [['deepseek-ai/DeepSeek-R1', 1], ['meta-llama/Llama-3.1-8B-Instruct', 1]]);
+      assert.deepEqual(groups.map((group) => [group.group, group.requests]).sort(), [
+        ['deepseek-ai/DeepSeek-R1', 1],
+        ['meta-llama/Llama-3.1-8B-Instruct', 1],
+      ]);
       const days = JSON.parse((await cli('usage', '--group-by', 'day', '--json')).out) as { group: string }[];
       assert.match(days[0].group, /^\d{4}-\d{2}-\d{2}$/);
       const table = await cli('usage', '--key', created.id);

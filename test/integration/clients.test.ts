@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { AIMessageChunk } from '@langchain/core/messages';
+import type { AIMessageChunk } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { embedMany, generateText, jsonSchema, stepCountIs, streamText, tool, type ModelMessage } from 'ai';
 import { compatibleEntry, HF_KEY, hfEntry, lastUsageRow, OPENAI_KEY, openaiEntry, startGateway, usageMark, type TestGateway, type UsageDbRow } from '../helpers/gateway.ts';

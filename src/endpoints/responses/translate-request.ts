@@ -66,7 +66,11 @@ function toMessages(body: JsonObject, resolve: ItemResolver | undefined): ChatMe
   if (typeof body.instructions === 'string' && body.instructions.length > 0) messages.push({ role: 'system', content: body.instructions });
   const input = body.input;
   if (typeof input === 'string') messages.push({ role: 'user', content: input });
-  else if (Array.isArray(input)) input.forEach((item, index) => addItem(messages, item as JsonObject, `input[${index}]`, resolve));
+  else if (Array.isArray(input)) {
+    input.forEach((item, index) => {
+      addItem(messages, item as JsonObject, `input[${index}]`, resolve);
+    });
+  }
   if (!messages.some((message) => message.role !== 'system')) {
     throw new InvalidRequestError("Missing required parameter: 'input'.", 'input', 'missing_required_parameter');
   }
