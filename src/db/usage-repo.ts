@@ -1,4 +1,4 @@
-/** Usage rows as users see them (SPEC §4), per request or grouped, and per-key totals. */
+/** Usage rows as users see them, per request or grouped, and per-key totals. */
 import { microToUsd } from '../metering/pricing.ts';
 import type { UsageRow } from '../metering/usage-writer.ts';
 import type { Queryable } from './sql.ts';

@@ -49,7 +49,7 @@ function toPico(price: { input: number; output: number }): Price {
   return { inputPico: BigInt(Math.round(price.input * 1e6)), outputPico: BigInt(Math.round(price.output * 1e6)) };
 }
 
-/** Cost in micro-USD, rounded up to the next micro-dollar (SPEC §4). */
+/** Cost in micro-USD, rounded up to the next micro-dollar. */
 export function costMicro(price: Price, promptTokens: number, completionTokens: number): number {
   const pico = BigInt(promptTokens) * price.inputPico + BigInt(completionTokens) * price.outputPico;
   return Number((pico + 999_999n) / 1_000_000n);

@@ -1,5 +1,5 @@
 /**
- * Upstream faults through the gateway: each one, repeated, gives the status or stream error event SPEC §5 documents,
+ * Upstream faults through the gateway: each one, repeated, gives the status or stream error event docs/endpoints.md documents,
  * leaves a usage row saying so, leaks no socket (counted on the mock and in this process before and after), and the
  * gateway keeps serving.
  */

@@ -1,4 +1,4 @@
-/** Client aborts reach the upstream; /v1/models, /health and /metrics answer as SPEC §3 says. */
+/** Client aborts reach the upstream; /v1/models, /health and /metrics answer as docs/endpoints.md says. */
 import assert from 'node:assert/strict';
 import { CANARY, HF_KEY, OPENAI_KEY, hfEntry, openaiEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
