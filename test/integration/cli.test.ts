@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/cli/program.ts';
 import { listeningUrls } from '../../src/cli/serve-command.ts';
+import { DEFAULT_MICRO, LLAMA_MICRO } from '../helpers/costs.ts';
 import { HF_KEY, ROOT, hfEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 
@@ -215,7 +216,7 @@ describe('switchyard CLI', () => {
       assert.equal(rows.length, 2);
       assert.deepEqual(
         rows.map((row) => row.cost_usd),
-        [0.000007, 0.000018],
+        [LLAMA_MICRO / 1e6, DEFAULT_MICRO / 1e6],
       );
       const groups = JSON.parse((await cli('usage', '--key', created.id, '--group-by', 'model', '--json')).out) as { group: string; requests: number }[];
       assert.deepEqual(groups.map((group) => [group.group, group.requests]).sort(), [
@@ -225,9 +226,10 @@ describe('switchyard CLI', () => {
       const days = JSON.parse((await cli('usage', '--group-by', 'day', '--json')).out) as { group: string }[];
       assert.match(days[0].group, /^\d{4}-\d{2}-\d{2}$/);
       const table = await cli('usage', '--key', created.id);
-      assert.match(table.out, /2 requests, \$0\.000025 in all\./);
+      const spentMicro = LLAMA_MICRO + DEFAULT_MICRO;
+      assert.ok(table.out.includes(`2 requests, $${(spentMicro / 1e6).toFixed(6)} in all.`), table.out);
       const keys = JSON.parse((await cli('keys', 'list', '--json')).out) as { id: string; balance_usd: number }[];
-      assert.equal(keys.find((key) => key.id === created.id)!.balance_usd, 1 - 0.000025);
+      assert.equal(keys.find((key) => key.id === created.id)!.balance_usd, (1e6 - spentMicro) / 1e6);
     });
   });
 
