@@ -19,7 +19,7 @@ interface Answer {
 }
 
 describe('Redis outages (rate_limit.store: redis)', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let hf: MockUpstream;
   let relay: TcpRelay | undefined;
   const gateways = new Map<'allow' | 'deny', TestGateway>();

@@ -60,7 +60,7 @@ function startLoad(baseURL: string, secret: string, workers: { json: number; str
 }
 
 describe('shutdown and crash recovery of a real gateway process', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let hf: MockUpstream;
   let dataDir: string;
   let db: Db | undefined;
@@ -187,6 +187,9 @@ describe('shutdown and crash recovery of a real gateway process', function () {
     const { secret, record } = await createKey(openDb(), { name: 'crash', credits_usd: 1 });
     const load = startLoad(child.baseURL, secret, { json: 4, stream: 4 }, { json: 'org/model', stream: 'org/endless' });
     await load.reached(20);
+    // Rows are written in batches: wait until some are in the database, so the kill lands with spend on the books
+    // (on a loaded machine the first batch may still be on its way when the 20th answer arrives).
+    await eventually(async () => (await booksOf(openDb(), record.id)).usageRows > 0, 10_000);
     child.process.kill('SIGKILL');
     const { signal } = await child.exited;
     await load.stop();

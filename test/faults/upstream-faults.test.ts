@@ -64,6 +64,8 @@ describe('upstream faults through the gateway', () => {
         retrying: hfEntry(hf.url, { models: ['retrying/*'], retries: { attempts: 2, base_ms: 5, max_ms: 3000 } }),
         huggingface: hfEntry(hf.url, { timeout_ms: 400, max_stream_ms: 800 }),
       },
+      // Every test here sends many calls with one key; the per-key limit is not what is under test.
+      config: { rate_limit: { requests_per_window: 1_000_000 } },
     });
     secret = (await gateway.createKey({ credits_usd: 5 })).secret;
   });

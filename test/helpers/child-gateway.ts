@@ -29,7 +29,7 @@ export function writeChildConfig(options: GatewayOptions, dataDir: string, name:
 }
 
 /** Starts `serve` with the given config file and resolves once it listens. */
-export async function spawnGateway(configFile: string, startTimeoutMs = 20_000): Promise<ChildGateway> {
+export async function spawnGateway(configFile: string, startTimeoutMs = 60_000): Promise<ChildGateway> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--config', configFile], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test' },

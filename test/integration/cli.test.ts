@@ -163,7 +163,8 @@ describe('switchyard CLI', () => {
     }
   });
 
-  it('answers `keys list` without loading the server (start-up stays cheap)', () => {
+  it('answers `keys list` without loading the server (start-up stays cheap)', function () {
+    this.timeout(60_000);
     const script = `
       import { register } from 'tsx/esm/api';
       const loaded = [];
@@ -233,7 +234,8 @@ describe('switchyard CLI', () => {
     });
   });
 
-  it('runs as `npx switchyard` from the project root (the package bin)', () => {
+  it('runs as `npx switchyard` from the project root (the package bin)', function () {
+    this.timeout(60_000);
     const result = spawnSync('npx', ['switchyard', 'migrate', '--config', configPath], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^(No pending migrations|Applied \d+ migration)/);

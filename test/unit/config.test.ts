@@ -141,7 +141,9 @@ describe('config', () => {
     });
   });
 
-  describe('start-up with a bad file', () => {
+  describe('start-up with a bad file', function () {
+    // Each test starts a real process: generous on a loaded machine.
+    this.timeout(60_000);
     let dir: string;
     before(() => (dir = mkdtempSync(path.join(tmpdir(), 'switchyard-config-'))));
     after(() => rmSync(dir, { recursive: true, force: true }));
@@ -149,7 +151,7 @@ describe('config', () => {
     function serve(yaml: string) {
       const file = path.join(dir, 'gateway.yaml');
       writeFileSync(file, yaml);
-      return spawnSync(process.execPath, [path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', file], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LOG_LEVEL: 'silent' } });
+      return spawnSync(process.execPath, [path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', file], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LOG_LEVEL: 'silent' } });
     }
 
     it('exits non-zero with a message naming the key path', () => {
@@ -165,7 +167,7 @@ describe('config', () => {
     });
 
     it('exits non-zero when the file does not exist', () => {
-      const result = spawnSync(process.execPath, [path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', path.join(dir, 'none.yaml')], { encoding: 'utf8', timeout: 20_000 });
+      const result = spawnSync(process.execPath, [path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', path.join(dir, 'none.yaml')], { encoding: 'utf8', timeout: 60_000 });
       assert.notEqual(result.status, 0);
       assert.match(result.stderr, /SY_CONFIG_UNREADABLE: .*ENOENT/);
     });
