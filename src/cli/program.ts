@@ -84,8 +84,7 @@ export function buildProgram(output: CliOutput): Command {
 }
 
 function addKeyCommands(program: Command, output: CliOutput): void {
-  const keys = program.command('keys').description('create, list and revoke gateway keys');
-  configure(keys, output);
+  const keys = commandGroup(program, 'keys', 'create, list and revoke gateway keys', output);
   keys
     .command('create')
     .description('create a key and print its secret once (`sk-sy-…`); without --credits or --trial-tokens it is unmetered')
@@ -128,8 +127,7 @@ function addKeyCommands(program: Command, output: CliOutput): void {
 }
 
 function addUsageCommands(program: Command, output: CliOutput): void {
-  const credits = program.command('credits').description("top up keys' balances");
-  configure(credits, output);
+  const credits = commandGroup(program, 'credits', "top up keys' balances", output);
   credits
     .command('add')
     .description('add USD to a key that is not revoked; an unmetered key becomes a metered one')
@@ -153,6 +151,13 @@ function addUsageCommands(program: Command, output: CliOutput): void {
     .action((options: { key?: string; since?: number; groupBy?: 'model' | 'day' | 'key'; json?: boolean; config?: string }) =>
       withDatabase(options.config, output, async (db) => (await import('./commands.ts')).usageReport(db, options, output.print)),
     );
+}
+
+/** A command that only holds subcommands (`keys`, `credits`); alone, it shows its help. */
+function commandGroup(program: Command, name: string, description: string, output: CliOutput): Command {
+  const group = program.command(name).description(description);
+  configure(group, output);
+  return group;
 }
 
 const configOption = (): Option => new Option('--config <path>', 'the config file (default: $SWITCHYARD_CONFIG, else config/gateway.yaml)');

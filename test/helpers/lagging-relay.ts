@@ -3,8 +3,8 @@
  * yet: when the server resets the connection meanwhile, the bytes not yet handed over are lost, as a kernel drops
  * unread data on a reset. This is how a real network makes an SDK lose an answer sent over a body it is still writing.
  */
-import { once } from 'node:events';
 import net from 'node:net';
+import { listenOnLoopback } from './tcp-relay.ts';
 
 export class LaggingRelay {
   private readonly server: net.Server;
@@ -20,9 +20,7 @@ export class LaggingRelay {
   }
 
   async start(): Promise<this> {
-    this.server.listen(0, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.port = (this.server.address() as net.AddressInfo).port;
+    this.port = await listenOnLoopback(this.server);
     return this;
   }
 
