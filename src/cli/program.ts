@@ -61,7 +61,7 @@ export function buildProgram(output: CliOutput): Command {
     .action(async (options: { config?: string; port?: number }) => {
       const { serve } = await import('./serve-command.ts');
       const config = await loadCliConfig(options.config, output);
-      warnIfNewDatabase(config, output);
+      warnIfNewDatabase(config, options.config, output);
       exitWith(await serve(config, options.port));
     });
 
@@ -185,7 +185,7 @@ async function withDatabase(
   const config = await loadCliConfig(configPath, output);
   const { createDb, migrate } = await import('../db/knex.ts');
   const { UsageError } = await import('./commands.ts');
-  warnIfNewDatabase(config, output);
+  warnIfNewDatabase(config, configPath, output);
   const db = createDb(config.database);
   try {
     await work(db, await migrate(db), config);
@@ -207,11 +207,17 @@ async function loadCliConfig(explicit: string | undefined, output: CliOutput): P
   }
 }
 
-function warnIfNewDatabase(config: Config, output: CliOutput): void {
+/** A command about to create a SQLite file says so: with a `--config` from elsewhere, it is often the wrong folder. */
+function warnIfNewDatabase(config: Config, explicitConfig: string | undefined, output: CliOutput): void {
   const database = config.database;
   if (database.client !== 'sqlite3' || database.connection === ':memory:' || database.connection.startsWith('file:')) return;
   if (existsSync(database.connection)) return;
-  output.printError(`warning: no database at ${database.connection}; creating a new, empty one (is --config ${config.configPath} the file you meant?)`);
+  const source = explicitConfig ? `--config ${config.configPath}` : process.env.SWITCHYARD_CONFIG ? `SWITCHYARD_CONFIG=${config.configPath}` : undefined;
+  output.printError(
+    source
+      ? `warning: no database at ${database.connection}; creating a new, empty one (is ${source} the file you meant?)`
+      : `note: no database at ${database.connection} yet; creating it`,
+  );
 }
 
 function exitWith(code: number): never {
