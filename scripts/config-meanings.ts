@@ -11,7 +11,7 @@ export const KEY_MEANINGS: Readonly<Record<string, string>> = {
   'server.request_timeout_ms':
     'Default upstream timeout of every provider entry (see `providers.<name>.timeout_ms`); also how long a stream waits for a client that stopped reading before it is cut off.',
   'server.body_limit':
-    'Largest request body, e.g. `512kb`, `20mb`. Larger: 413 `request_too_large`, sent once the rest of the body (up to twice the limit more) has been read and thrown away, so a client still sending can read it. The default fits a vision request carrying one phone photo as base64; each request being read holds up to about twice this in memory (the bytes, then the parsed JSON).',
+    'Largest request body, e.g. `512kb`, `20mb`. Larger: 413 `request_too_large`, sent once the rest of the body (up to twice the limit more) has been read and thrown away, so a client still sending can read it. The default fits a vision request carrying one phone photo as base64. Memory: a request at the limit holds up to about three times it while it is read, parsed and sent upstream (the bytes, the parsed JSON, the upstream copy), so N such requests at once need about 3 × N × this; a refused body is discarded without being kept.',
   'server.shutdown_grace_ms': 'On SIGTERM/SIGINT, how long in-flight calls and streams may finish before they are cut (and billed for what they streamed).',
   'server.headers_timeout_ms': 'A client still sending its headers after this gets 408 (slowloris).',
   'server.request_body_timeout_ms': 'A client still sending its request (headers and body) after this gets 408.',
