@@ -1,4 +1,4 @@
-/** createApp(deps): the Express app, fully wired but never listening (supertest-friendly). */
+/** createApp(deps): the Express app, fully wired but never listening (start-gateway.ts puts it on a port). */
 import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
