@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Db } from '../db/knex.ts';
 import type { Config } from '../config/load.ts';
 import type { Print } from './commands.ts';
-import { globList, isoTime, usdAmount, wholeNumber } from './values.ts';
+import { globList, isoTime, oneOf, usdAmount, wholeNumber } from './values.ts';
 
 /** Where a command's output goes; tests pass collectors. */
 export interface CliOutput {
@@ -144,7 +144,7 @@ function addUsageCommands(program: Command, output: CliOutput): void {
     .description('usage and spend: one row per request, or totals per model, day or key')
     .option('--key <id>', 'only this key (key_…)')
     .addOption(new Option('--since <iso>', 'only requests from this ISO date or time on, e.g. 2026-12-01 or 2026-12-01T09:00:00Z').argParser(isoTime))
-    .addOption(new Option('--group-by <what>', 'totals per group instead of rows').choices(['model', 'day', 'key']))
+    .addOption(new Option('--group-by <what>', 'totals per model, day or key instead of one row per request').argParser(oneOf('model', 'day', 'key')))
     .addOption(jsonOption('an array: one object per request, or per group'))
     .addOption(configOption())
     .addHelpText('after', examples('usage --key key_0A1b2C3d4E5f6G --since 2026-12-01', 'usage --group-by model --json'))

@@ -3,6 +3,7 @@
  * one line naming the option, the value and what it must be, and the exit code is 2.
  */
 import { InvalidArgumentError } from 'commander';
+import { nearestKey } from '../config/explain.ts';
 
 /** Money is kept in whole micro-dollars: an amount must be at least one and carry no finer fraction. */
 export function usdAmount({ allowZero = false } = {}): (value: string) => number {
@@ -43,4 +44,13 @@ export function globList(value: string): string[] {
     .filter(Boolean);
   if (globs.length === 0) throw new InvalidArgumentError("It must list at least one model glob such as 'gpt-*,meta-llama/*'.");
   return globs;
+}
+
+/** One of a few words, with the nearest one suggested for a typo. */
+export function oneOf<T extends string>(...choices: T[]): (value: string) => T {
+  return (value) => {
+    if ((choices as string[]).includes(value)) return value as T;
+    const nearest = nearestKey(value, choices);
+    throw new InvalidArgumentError(`It must be one of ${choices.join(', ')}${nearest ? ` (did you mean '${nearest}'?)` : ''}.`);
+  };
 }

@@ -93,7 +93,8 @@ describe('switchyard CLI', () => {
     ['a typo in a command', ['kyes', 'list'], /^error: unknown command 'kyes' \(did you mean keys\?\)$/],
     ['a typo in a subcommand', ['keys', 'lsit'], /^error: unknown command 'lsit' \(did you mean list\?\)$/],
     ['a bad --since', ['usage', '--since', 'yesterday'], /'--since <iso>' argument 'yesterday' is invalid\. It must be an ISO date/],
-    ['a bad --group-by', ['usage', '--group-by', 'planet'], /Allowed choices are model, day, key/],
+    ['a bad --group-by', ['usage', '--group-by', 'planet'], /'--group-by <what>' argument 'planet' is invalid\. It must be one of model, day, key\.$/],
+    ['a typo in --group-by', ['usage', '--group-by', 'modle'], /It must be one of model, day, key \(did you mean 'model'\?\)\.$/],
     ['a bad --port', ['serve', '--port', '70000'], /'--port <number>' argument '70000' is invalid\. It must be between 0 and 65535\./],
   ];
   for (const [label, args, message] of usageErrors) {
