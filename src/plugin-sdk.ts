@@ -95,7 +95,7 @@ export interface PluginDefinition<S extends z.ZodType = z.ZodType> {
   /** Must equal the plugin's folder name. */
   name: string;
   version: string;
-  /** Validates the entry's own keys (everything but `plugin`, `models`, `timeout_ms`, `retries`, `pricing`). */
+  /** Validates the entry's own keys: all but the core's (`plugin`, `models`, `timeout_ms`, `connect_timeout_ms`, `max_stream_ms`, `retries`, `pricing`). */
   configSchema: S;
   create(setup: ProviderSetup<z.output<S>>): Provider | Promise<Provider>;
 }

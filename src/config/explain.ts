@@ -16,15 +16,17 @@ export interface ExplainOptions {
   schema?: z.ZodType;
   /** The validated object, to find a typo standing in for a required key. */
   input?: unknown;
+  /** Keys valid beside the schema's at the top level (a provider entry's core keys, beside its plugin's). */
+  alsoKnown?: readonly string[];
 }
 
 /** The first issue worth reporting, as `key.path: reason`; unknown keys first, since they explain missing ones. */
-export function configErrorFromZod(error: z.ZodError, { prefix = [], schema, input }: ExplainOptions = {}): ConfigError {
+export function configErrorFromZod(error: z.ZodError, { prefix = [], schema, input, alsoKnown = [] }: ExplainOptions = {}): ConfigError {
   const typo = error.issues.map((issue) => typoForMissing(issue, input)).find(Boolean);
   if (typo) return new ConfigError([...prefix, ...typo.path], `unknown key (did you mean '${typo.meant}'?)`);
   const issue = error.issues.find((candidate) => candidate.code === 'unrecognized_keys') ?? error.issues[0];
   if (issue.code === 'unrecognized_keys') {
-    const known = schema ? knownKeys(schema, issue.path) : [];
+    const known = [...(schema ? knownKeys(schema, issue.path) : []), ...(issue.path.length === 0 ? alsoKnown : [])];
     const nearest = nearestKey(
       issue.keys[0],
       known.filter((key) => !issue.keys.includes(key)),

@@ -123,6 +123,8 @@ describe('config', () => {
     it("validates an entry's block with the plugin's own schema", async () => {
       const plugins = path.join(ROOT, 'plugins');
       await assert.rejects(load('  hf:\n    plugin: huggingface\n    base_ur: http://x\n', plugins), /SY_CONFIG_INVALID: providers\.hf\.base_ur: unknown key \(did you mean 'base_url'\?\)/);
+      // A typo of a key the core reads is matched against those too, not only the plugin's.
+      await assert.rejects(load('  hf:\n    plugin: huggingface\n    timeout_m: 5\n', plugins), /providers\.hf\.timeout_m: unknown key \(did you mean 'timeout_ms'\?\)/);
       // openai-compatible requires base_url: the typo is named, not the key it stands for.
       await assert.rejects(load('  local:\n    plugin: openai-compatible\n    baseurl: http://x\n', plugins), /^ConfigError: SY_CONFIG_INVALID: providers\.local\.baseurl: unknown key \(did you mean 'base_url'\?\)$/m);
       await assert.rejects(
