@@ -1,5 +1,5 @@
 /**
- * A Responses request → a chat-completions request, for providers without a native Responses API (protocol.md §3.4).
+ * A Responses request → a chat-completions request, for providers without a native Responses API.
  * What cannot be translated faithfully is refused with a 400 naming the parameter, never dropped in silence.
  */
 import { InvalidRequestError } from '../../errors/gateway-error.ts';
