@@ -171,7 +171,7 @@ async function startTargets(dir: string, services: Service[], unavailable: Recor
   if (args.tsx && wanted('switchyard-tsx')) {
     // The same gateway from its TypeScript sources under the tsx loader, as `npm start` ran it before the build.
     const own = prepareGateway(dir, 'switchyard-tsx', mock.url, {});
-    const tsx = await start('switchyard-tsx', [...PROFILE, '--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve', '--config', own.config]);
+    const tsx = await start('switchyard-tsx', [...PROFILE, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--config', own.config]);
     targets.push({ name: 'switchyard-tsx', service: tsx, url: tsx.url, headers: { authorization: `Bearer ${own.key}` } });
   }
   return { mock, targets };

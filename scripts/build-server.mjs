@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = path.join(ROOT, 'dist');
-export const ENTRY = path.join(DIST, 'src', 'main.js');
+export const ENTRY = path.join(DIST, 'src', 'cli', 'main.js');
 const STAMP = path.join(DIST, '.build-stamp');
 const SOURCES = ['src', 'plugins', 'migrations', 'tsconfig.json', 'tsconfig.build.json'];
 

@@ -38,6 +38,9 @@ const scrubbedJson = winston.format((info) => {
  * at exit, so a clean shutdown loses none.
  */
 export class BatchedStdout extends Writable {
+  /** Flushed by one exit hook for all of them (a listener each would pile up in a process that makes many loggers). */
+  private static readonly open = new Set<BatchedStdout>();
+  private static exitHook = false;
   private lines: string[] = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -46,7 +49,13 @@ export class BatchedStdout extends Writable {
     private readonly intervalMs = 20,
   ) {
     super({ decodeStrings: false });
-    process.once('exit', () => this.flushNow());
+    if (!BatchedStdout.exitHook) {
+      BatchedStdout.exitHook = true;
+      process.once('exit', () => {
+        for (const stream of BatchedStdout.open) stream.flushNow();
+      });
+    }
+    BatchedStdout.open.add(this);
   }
 
   override _write(chunk: string | Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -67,6 +76,7 @@ export class BatchedStdout extends Writable {
 
   override _final(callback: (error?: Error | null) => void): void {
     this.flushNow();
+    BatchedStdout.open.delete(this);
     callback();
   }
 }

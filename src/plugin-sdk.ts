@@ -8,6 +8,8 @@ import type { CallContext, ResponseHeaders, UpstreamClient } from './upstream/cl
 import type { SseEvent } from './upstream/sse.ts';
 
 export { z } from 'zod';
+/** YAML values after `${VAR}` substitution: booleans and whole numbers may arrive as strings. */
+export { wholeNumber, yamlBoolean } from './config/coerce.ts';
 export * from './errors/gateway-error.ts';
 export { UpstreamClient, type CallContext, type UpstreamClientOptions, type UpstreamJson, type UpstreamStream } from './upstream/client.ts';
 export { errorFromUpstreamResponse, extractUpstreamMessage } from './upstream/errors.ts';
@@ -15,9 +17,14 @@ export { parseSse, type SseEvent } from './upstream/sse.ts';
 
 export type JsonObject = Record<string, unknown>;
 
-/** A whole (non-streamed) answer. `raw` is the exact upstream text when `body` is unchanged, so it can pass through. */
+/**
+ * A whole (non-streamed) answer. Passthrough is explicit: when `raw` is set, the core sends those exact upstream bytes
+ * (adding only `gateway_usage`) and reads `body` only for usage, never for what the client gets. A plugin that
+ * changes the answer returns a result without `raw`: `replaceBody(result, changed)` (see docs/plugins.md).
+ */
 export interface JsonResult {
   body: JsonObject;
+  /** The upstream's exact text of `body`, to pass through unparsed; drop it whenever `body` is changed. */
   raw?: string;
   headers?: Record<string, string>;
 }
@@ -81,8 +88,6 @@ export interface Provider {
   countTokens?(request: JsonObject, call: CallContext): Promise<JsonResult>;
   embeddings?(request: JsonObject, call: CallContext): Promise<JsonResult>;
   listModels?(call: CallContext): Promise<ModelInfo[]>;
-  /** False when the upstream's streams carry no usage chunk even when asked: the core then counts tokens itself. */
-  readonly streamUsage?: boolean;
   close?(): void | Promise<void>;
 }
 
@@ -90,7 +95,7 @@ export interface PluginDefinition<S extends z.ZodType = z.ZodType> {
   /** Must equal the plugin's folder name. */
   name: string;
   version: string;
-  /** Validates the entry's own keys (everything but `plugin`, `models`, `timeout_ms`, `retries`, `pricing`). */
+  /** Validates the entry's own keys: all but the core's (`plugin`, `models`, `timeout_ms`, `connect_timeout_ms`, `max_stream_ms`, `retries`, `pricing`). */
   configSchema: S;
   create(setup: ProviderSetup<z.output<S>>): Provider | Promise<Provider>;
 }
@@ -116,6 +121,11 @@ export async function forwardJson(client: UpstreamClient, path: string, request:
     throw new UpstreamError(`${client.provider} answered with JSON that is not an object`);
   }
   return { body: answer.body as JsonObject, raw: answer.raw, headers: pickUpstreamHeaders(answer.headers) };
+}
+
+/** The answer with a changed body, which the core then serialises and sends: the upstream's raw bytes are dropped. */
+export function replaceBody(result: JsonResult, body: JsonObject): JsonResult {
+  return { body, headers: result.headers };
 }
 
 /** POSTs an OpenAI-shaped streaming request and returns its events. */

@@ -2,7 +2,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 
-/** Malformed HTTP gets a JSON 4xx too (SPEC §6), then the socket is closed. */
+/** Malformed HTTP gets a JSON 4xx too, then the socket is closed. */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable || error.code === 'ECONNRESET') {
     socket.destroy();

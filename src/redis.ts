@@ -1,6 +1,7 @@
 /** The Redis client for shared rate limits: fails fast while disconnected and reconnects by itself. */
 import type { RedisReply } from 'rate-limit-redis';
 import type { Logger } from './logging.ts';
+import { LogThrottle } from './util/log-throttle.ts';
 
 export interface RedisHandle {
   sendCommand: (...args: string[]) => Promise<RedisReply>;
@@ -20,13 +21,8 @@ export async function connectRedis(url: string, logger: Logger): Promise<RedisHa
     disableOfflineQueue: true,
     socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
   });
-  let lastLog = 0;
-  client.on('error', (error: Error) => {
-    if (Date.now() - lastLog > 5000) {
-      lastLog = Date.now();
-      logger.error('redis connection error', { error: error.message });
-    }
-  });
+  const throttle = new LogThrottle(5000);
+  client.on('error', (error: Error) => throttle.log((suppressed) => logger.error('redis connection error', { error: error.message, suppressed })));
   const connected = client.connect().then(
     () => true,
     () => false,

@@ -24,5 +24,3 @@ declare global {
     }
   }
 }
-
-export {};

@@ -13,18 +13,10 @@ import {
   type CallContext,
   type JsonObject,
   type Provider,
+  yamlBoolean,
 } from '../../src/plugin-sdk.ts';
 
-/** YAML booleans arrive as strings after `${VAR}` substitution. */
-const flag = (fallback: boolean) =>
-  z
-    .preprocess((value) => {
-      if (typeof value !== 'string') return value;
-      if (/^(true|yes|on|1)$/i.test(value.trim())) return true;
-      if (/^(false|no|off|0)$/i.test(value.trim())) return false;
-      return value;
-    }, z.boolean())
-    .default(fallback);
+const flag = (fallback: boolean) => yamlBoolean.default(fallback);
 
 const configSchema = z.strictObject({
   base_url: z.url({ protocol: /^https?$/ }),
@@ -66,7 +58,6 @@ export default definePlugin({
     });
     const chat = (request: JsonObject): JsonObject => toServerChat(request, config);
     const provider: Provider = {
-      streamUsage: config.supports.stream_usage,
       chat: (request, call) => forwardJson(client, '/chat/completions', chat(request), call),
       chatStream: (request, call) => forwardStream(client, '/chat/completions', chat(request), call),
       listModels: (call) => fetchModelList(client, '/models', call),

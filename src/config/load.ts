@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import type { z } from 'zod';
 import { ConfigError, substituteTree, type Env } from './env-substitute.ts';
+import { configErrorFromZod, yamlError } from './explain.ts';
 import { configSchema, type RawConfig } from './schema.ts';
 
 export interface Config extends RawConfig {
@@ -31,8 +31,8 @@ export function parseConfig(text: string, configPath: string, env: Env): Config 
   try {
     document = parseYaml(text) ?? {};
   } catch (error) {
-    const where = error instanceof YAMLParseError && error.linePos ? ` (line ${error.linePos[0].line})` : '';
-    throw new ConfigError([], `not valid YAML${where}: ${(error as Error).message.split('\n')[0]}`, 'SY_CONFIG_YAML');
+    if (error instanceof YAMLParseError) throw yamlError(error, text);
+    throw new ConfigError([], `not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'SY_CONFIG_YAML');
   }
   if (typeof document !== 'object' || Array.isArray(document)) throw new ConfigError([], 'the file must be a YAML mapping');
   return configFromObject(substituteTree(document, env), configPath);
@@ -41,21 +41,12 @@ export function parseConfig(text: string, configPath: string, env: Env): Config 
 /** Validates an already-substituted config object; `configPath` anchors its relative paths. */
 export function configFromObject(raw: unknown, configPath: string): Config {
   const result = configSchema.safeParse(raw);
-  if (!result.success) throw configErrorFromZod(result.error);
+  if (!result.success) throw configErrorFromZod(result.error, { schema: configSchema, input: raw });
   checkRouting(result.data);
   return Object.freeze(resolvePaths(result.data, configPath));
 }
 
-/** Formats the first zod issue as `key.path: reason`. */
-export function configErrorFromZod(error: z.ZodError, prefix: readonly (string | number)[] = []): ConfigError {
-  const issue = error.issues[0];
-  const keys = 'keys' in issue && Array.isArray(issue.keys) ? issue.keys : [];
-  const issuePath = [...prefix, ...issue.path.map((part) => (typeof part === 'number' ? part : String(part))), ...(issue.code === 'unrecognized_keys' ? keys.slice(0, 1) : [])];
-  const reason = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
-  return new ConfigError(issuePath, reason);
-}
-
-/** Relative paths (database file, plugins_dir) resolve against the config file's folder (SPEC §2). */
+/** Relative paths (database file, plugins_dir) resolve against the config file's folder. */
 function resolvePaths(config: RawConfig, configPath: string): Config {
   const base = path.dirname(configPath);
   const database = { ...config.database };

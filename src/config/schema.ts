@@ -1,23 +1,16 @@
-/** The zod schema of `config/gateway.yaml` (SPEC §2); every key has its default here and nowhere else. */
+/** The zod schema of `config/gateway.yaml`; every key has its default here and nowhere else (docs/configuration.md). */
 import { z } from 'zod';
+import { decimal, wholeNumber, yamlBoolean } from './coerce.ts';
 
-const int = (min: number) => z.coerce.number().int().min(min);
-const money = z.coerce.number().min(0).max(1_000_000);
-
-/** YAML booleans arrive as strings after `${VAR}` substitution; coerce only the obvious spellings. */
-const bool = z.preprocess((value) => {
-  if (typeof value !== 'string') return value;
-  if (/^(true|yes|on|1)$/i.test(value)) return true;
-  if (/^(false|no|off|0|)$/i.test(value)) return false;
-  return value;
-}, z.boolean());
+const int = (min: number) => wholeNumber(min);
+const money = decimal(0, 1_000_000, 'USD per million tokens');
 
 /** USD per million tokens; `cache_read` / `cache_write` price prompt-cache tokens (default: `input`). */
 const price = z.strictObject({ input: money, output: money, cache_read: money.optional(), cache_write: money.optional() });
 export const pricingSchema = z.record(z.string().min(1), price);
 
 const retriesSchema = z.strictObject({
-  attempts: int(0).max(10).default(2),
+  attempts: wholeNumber(0, 10).default(2),
   base_ms: int(1).default(200),
   max_ms: int(1).default(5000),
 });
@@ -44,7 +37,7 @@ const routingTarget = z.union([
   z.string().min(1).transform((provider) => ({ provider, weight: 1, model: undefined as string | undefined })),
   z.strictObject({
     provider: z.string().min(1),
-    weight: z.coerce.number().positive().max(1_000_000).default(1),
+    weight: decimal(0.000001, 1_000_000, 'a share of traffic').default(1),
     model: z.string().min(1).optional(),
   }),
 ]);
@@ -54,19 +47,20 @@ export const routingRuleSchema = z.strictObject({
   models: z.array(z.string().min(1)).min(1),
   targets: z.array(routingTarget).min(1),
   strategy: z.enum(['weighted', 'least-busy', 'lowest-latency']).default('weighted'),
-  sticky: bool.default(false),
+  sticky: yamlBoolean.default(false),
 });
 
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
       host: z.string().default('0.0.0.0'),
-      port: int(0).max(65535).default(8000),
+      port: wholeNumber(0, 65535).default(8000),
       request_timeout_ms: int(1).default(30000),
       body_limit: z
         .string()
-        .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'must be a size such as 4mb or 512kb')
-        .default('4mb'),
+        .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'must be a size such as 20mb or 512kb')
+        // A vision request carries its images as base64: one phone photo (3–12 MB) is 4–16 MB of JSON.
+        .default('20mb'),
       shutdown_grace_ms: int(0).default(20000),
       /** Bounds a client that trickles its headers (slowloris). */
       headers_timeout_ms: int(1).default(10000),
@@ -74,7 +68,7 @@ export const configSchema = z.strictObject({
       request_body_timeout_ms: int(1).default(30000),
       keep_alive_timeout_ms: int(1).default(5000),
       max_header_size: int(1024).default(16384),
-      trust_proxy: bool.default(false),
+      trust_proxy: yamlBoolean.default(false),
       cors_origins: z.array(z.string()).default([]),
     })
     .prefault({}),
@@ -124,10 +118,10 @@ export const configSchema = z.strictObject({
       reservation_ttl_ms: int(1000).default(600000),
       flush_interval_ms: int(1).default(100),
       flush_batch_size: int(1).default(500),
-      key_cache_ttl_ms: int(0).max(10000).default(3000),
+      key_cache_ttl_ms: wholeNumber(0, 10000).default(3000),
       instance_heartbeat_ms: int(100).default(2000),
       /** A grown lease covers this many more requests like the one that grew it (0: exact reservations only). */
-      lease_prefetch: int(0).max(1000).default(3),
+      lease_prefetch: wholeNumber(0, 1000).default(3),
       /** An unused lease goes back to its key's balance after this long. */
       lease_idle_ms: int(10).default(1000),
       /** An instance silent this long is taken for dead: its reservations are released. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from './migration-source.ts';
+import { LogThrottle } from '../util/log-throttle.ts';
 
 export type Db = Knex;
 
@@ -33,19 +34,12 @@ export interface DbLogger {
 }
 
 function knexLog(logger: DbLogger): Knex.Config['log'] {
-  let last = 0;
-  let suppressed = 0;
-  const warn = (message: unknown): void => {
-    const now = Date.now();
-    if (now - last < 1000) {
-      suppressed++;
-      return;
-    }
-    last = now;
-    const detail = (message instanceof Error ? message.message : String(message)).split('\n')[0].slice(0, 300);
-    logger.warn('database driver warning', { detail, suppressed });
-    suppressed = 0;
-  };
+  const throttle = new LogThrottle(1000);
+  const warn = (message: unknown): void =>
+    throttle.log((suppressed) => {
+      const detail = (message instanceof Error ? message.message : String(message)).split('\n')[0].slice(0, 300);
+      logger.warn('database driver warning', { detail, suppressed });
+    });
   return { warn, error: warn, deprecate: warn, debug: () => undefined };
 }
 
@@ -89,9 +83,10 @@ export function createDb(options: DatabaseOptions, logger?: DbLogger): Db {
   return knexFactory(knexConfig(options, logger));
 }
 
-/** Applies pending migrations; idempotent, safe while another process uses the same database. */
-export async function migrate(db: Db): Promise<void> {
-  await db.migrate.latest();
+/** Applies pending migrations; idempotent, safe while another process uses the same database. Returns the names applied. */
+export async function migrate(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest()) as [number, string[]];
+  return applied;
 }
 
 export function isPostgres(db: Db): boolean {

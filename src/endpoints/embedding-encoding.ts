@@ -9,7 +9,9 @@ export type EncodingFormat = 'float' | 'base64';
 export function encodeFloat32(vector: readonly number[]): string {
   const bytes = Buffer.alloc(vector.length * 4);
   // Explicitly little-endian, whatever the host's byte order.
-  vector.forEach((value, index) => bytes.writeFloatLE(value, index * 4));
+  vector.forEach((value, index) => {
+    bytes.writeFloatLE(value, index * 4);
+  });
   return bytes.toString('base64');
 }
 

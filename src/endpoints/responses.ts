@@ -22,37 +22,34 @@ export function prepareResponses(upstream: JsonObject, _parsed: ParsedCall, outp
   return upstream;
 }
 
-/** Items of translated answers, for `item_reference` inputs (see recent-items.ts). */
-const recentItems = new RecentItems();
-
-function resolver(call: OperationContext): ItemResolver | undefined {
+function resolver(recentItems: RecentItems, call: OperationContext): ItemResolver | undefined {
   const keyId = call.keyId;
   return keyId === null ? undefined : (id) => recentItems.resolve(keyId, id);
 }
 
 /** Nothing is kept for a client that said `store: false`. */
-function rememberer(body: JsonObject, call: OperationContext): ((output: JsonObject[]) => void) | undefined {
+function rememberer(recentItems: RecentItems, body: JsonObject, call: OperationContext): ((output: JsonObject[]) => void) | undefined {
   const keyId = call.keyId;
   return keyId === null || body.store === false ? undefined : (output) => recentItems.remember(keyId, output);
 }
 
-async function respond(target: Target, body: JsonObject, call: OperationContext): Promise<JsonResult> {
+async function respond(recentItems: RecentItems, target: Target, body: JsonObject, call: OperationContext): Promise<JsonResult> {
   const provider = target.provider.provider;
   if (provider.responses) return provider.responses(body, call);
-  const chat = await chatJson(provider, target.provider.name, toChatRequest(body, false, resolver(call)), call);
+  const chat = await chatJson(provider, target.provider.name, toChatRequest(body, false, resolver(recentItems, call)), call);
   const response = fromChatCompletion(chat.body, body, target.provider.name);
-  rememberer(body, call)?.(response.output as JsonObject[]);
+  rememberer(recentItems, body, call)?.(response.output as JsonObject[]);
   return { body: response, headers: chat.headers };
 }
 
-async function respondStream(target: Target, body: JsonObject, call: OperationContext): Promise<StreamResult> {
+async function respondStream(recentItems: RecentItems, target: Target, body: JsonObject, call: OperationContext): Promise<StreamResult> {
   const provider = target.provider.provider;
   if (provider.responsesStream) {
     const native = await provider.responsesStream(body, call);
     return { events: withEventNames(native.events), headers: native.headers };
   }
-  const chat = await chatStream(provider, target.provider.name, toChatRequest(body, true, resolver(call)), call);
-  return { events: translateChatStream(chat.events, body, target.provider.name, rememberer(body, call)), headers: chat.headers };
+  const chat = await chatStream(provider, target.provider.name, toChatRequest(body, true, resolver(recentItems, call)), call);
+  return { events: translateChatStream(chat.events, body, target.provider.name, rememberer(recentItems, body, call)), headers: chat.headers };
 }
 
 /** Some servers send Responses events as bare `data:` lines; clients expect an `event:` line naming each one. */
@@ -86,12 +83,18 @@ export function responsesUsage(body: JsonObject, parsed: ParsedCall): TokenUsage
   return { promptTokens: parsed.promptTokens, completionTokens, estimated: true };
 }
 
-export const responsesOperation: Operation = {
-  endpoint: 'responses',
-  parse: parseResponses,
-  prepare: prepareResponses,
-  json: respond,
-  stream: respondStream,
-  usageOf: responsesUsage,
-  meter: (parsed, target) => new ResponsesStreamMeter(parsed.promptTokens, target.provider.name),
-};
+/**
+ * The Responses operation of one app. Its items of translated answers (for `item_reference` inputs, see
+ * recent-items.ts) belong to that app: two gateways in one process (tests, an embedding host) never share them.
+ */
+export function responsesOperation(recentItems = new RecentItems()): Operation {
+  return {
+    endpoint: 'responses',
+    parse: parseResponses,
+    prepare: prepareResponses,
+    json: (target, body, call) => respond(recentItems, target, body, call),
+    stream: (target, body, call) => respondStream(recentItems, target, body, call),
+    usageOf: responsesUsage,
+    meter: (parsed, target) => new ResponsesStreamMeter(parsed.promptTokens, target.provider.name),
+  };
+}

@@ -1,4 +1,4 @@
-/** GatewayError and its subclasses: every failure a client sees, rendered as OpenAI error JSON (SPEC §5). */
+/** GatewayError and its subclasses: every failure a client sees, rendered as OpenAI error JSON (docs/endpoints.md lists them). */
 
 export interface GatewayErrorOptions {
   param?: string | null;

@@ -47,10 +47,15 @@ const TAKE = `UPDATE api_keys SET balance_micro = balance_micro - ?, trial_token
   WHERE id = ? AND revoked = ? AND (balance_micro IS NULL OR balance_micro >= ?) AND (trial_tokens IS NULL OR trial_tokens >= ?)
   RETURNING id`;
 
-const ADD_TO_LEASE = `INSERT INTO reservations (id, key_id, amount_micro, tokens, instance_id, expires_at, created_at, budget_period, from_balance)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+/** Adds to the lease row, creating it if needed; `source` gives the nine values (VALUES, or a SELECT). */
+const addToLease = (source: string): string => `INSERT INTO reservations (id, key_id, amount_micro, tokens, instance_id, expires_at, created_at, budget_period, from_balance)
+  ${source}
   ON CONFLICT (id) DO UPDATE SET amount_micro = reservations.amount_micro + excluded.amount_micro,
     tokens = reservations.tokens + excluded.tokens, expires_at = excluded.expires_at`;
+
+const ADD_TO_LEASE = addToLease('VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+/** PostgreSQL: the lease row is added only when TAKE took the money, in the same statement. */
+const TAKE_INTO_LEASE = `WITH taken AS (${TAKE}) ${addToLease('SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? FROM taken')} RETURNING id`;
 
 const OPEN_PERIOD = 'INSERT INTO budget_usage (key_id, period, used_micro) VALUES (?, ?, 0) ON CONFLICT (key_id, period) DO NOTHING';
 
@@ -75,11 +80,7 @@ export async function growLease(db: Db, lease: LeaseRef, micro: number, tokens: 
   const add = [lease.id, lease.keyId, micro, tokens, lease.instanceId, now + ttlMs, now, lease.budgetPeriod, lease.fromBalance];
   if (isPostgres(db) && lease.budgetPeriod === null) {
     // One statement, one round trip: the update and the lease row commit together or not at all.
-    const taken = await rows<{ id: string }>(
-      db,
-      `WITH taken AS (${TAKE}) ${ADD_TO_LEASE.replace('VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', 'SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? FROM taken')} RETURNING id`,
-      [...take, ...add],
-    );
+    const taken = await rows<{ id: string }>(db, TAKE_INTO_LEASE, [...take, ...add]);
     return taken.length > 0;
   }
   try {

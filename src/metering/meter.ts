@@ -27,7 +27,7 @@ export interface TokenUsage {
   cacheWriteTokens?: number;
 }
 
-/** The `gateway_usage` object added to answers (SPEC §3). */
+/** The `gateway_usage` object added to answers (docs/endpoints.md). */
 export interface GatewayUsage {
   tokens_charged: number;
   cost_usd: number;

@@ -6,7 +6,7 @@
  */
 import { appendFileSync, mkdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import type { FinishedRequest } from './usage-writer.ts';
+import type { FinishedRequest } from './usage-row.ts';
 
 /** Appends the items as JSON lines; the file holds key ids and token counts, never secrets, but stays private. */
 export function spillRows(file: string, items: readonly FinishedRequest[]): void {

@@ -8,27 +8,12 @@ import type { Db } from '../db/knex.ts';
 import { bulkInsert, type BulkTable } from '../db/bulk-insert.ts';
 import { addToDaily } from '../db/usage-daily.ts';
 import type { Logger } from '../logging.ts';
+import { LogThrottle } from '../util/log-throttle.ts';
 import { applySettlements, type Settlement } from './ledger.ts';
+import type { FinishedRequest } from './usage-row.ts';
 import { claimSpilledRows, spillRows } from './usage-spill.ts';
 
-export interface UsageRow {
-  request_id: string;
-  key_id: string | null;
-  endpoint: string;
-  provider: string | null;
-  model: string | null;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cost_micro: number;
-  status: number;
-  error_code: string | null;
-  latency_ms: number;
-  ttft_ms: number | null;
-  stream: boolean;
-  estimated: boolean;
-  attempts: number;
-  created_at: number;
-}
+export type { FinishedRequest, UsageRow } from './usage-row.ts';
 
 /** The usage table's columns, as the bulk insert unpacks them. */
 export const USAGE_TABLE: BulkTable = {
@@ -41,11 +26,6 @@ export const USAGE_TABLE: BulkTable = {
     ['estimated', 'boolean'], ['attempts', 'integer'], ['created_at', 'bigint'],
   ],
 };
-
-export interface FinishedRequest {
-  row: UsageRow;
-  settlement?: Settlement;
-}
 
 export interface UsageWriterOptions {
   flushIntervalMs: number;
@@ -67,7 +47,7 @@ export class UsageWriter {
   private inFlight = 0;
   /** Rows this writer moved to the spill file while running, waiting to be taken back. */
   private overflowed = 0;
-  private lastOverflowLog = 0;
+  private readonly overflowLog = new LogThrottle(5000);
   /** Rows written since start; tests and metrics read it. */
   written = 0;
 
@@ -152,10 +132,7 @@ export class UsageWriter {
     }
     this.queue.length = keep;
     this.overflowed += waiting.length;
-    if (Date.now() - this.lastOverflowLog > 5000) {
-      this.lastOverflowLog = Date.now();
-      this.logger.error('usage queue full; rows moved to the spill file until the database is back', { spilled: this.overflowed, file });
-    }
+    this.overflowLog.log(() => this.logger.error('usage queue full; rows moved to the spill file until the database is back', { spilled: this.overflowed, file }));
   }
 
   /** After a successful write, the rows moved out during the outage come back to be written. */

@@ -32,7 +32,7 @@ export function authenticate(keys: KeyCache, now: () => number = Date.now): Requ
     const secret = presentedKey(req);
     if (!secret) refuse(res, 'missing', new InvalidApiKeyError('Missing gateway API key. Send it as "Authorization: Bearer sk-sy-…".'));
     if (!KEY_SHAPE.test(secret)) refuse(res, 'malformed', new InvalidApiKeyError());
-    let record;
+    let record: Awaited<ReturnType<KeyCache['lookup']>>;
     try {
       record = await keys.lookup(secret);
     } catch (error) {

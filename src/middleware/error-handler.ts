@@ -3,15 +3,12 @@
  * dialect when it set `res.locals.errorShape`); unknown routes get 404/405.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import {
-  GatewayError,
-  InvalidRequestError,
-  MethodNotAllowedError,
-  RouteNotFoundError,
-  ServiceUnavailableError,
-} from '../errors/gateway-error.ts';
-import { isConnectionError } from '../db/sql.ts';
+import { sendError, toClientError } from '../errors/client-error.ts';
+import { type GatewayError, MethodNotAllowedError, RouteNotFoundError } from '../errors/gateway-error.ts';
 import type { Logger } from '../logging.ts';
+import { answerAfterBody } from './unread-body.ts';
+
+export { sendError, toClientError };
 
 /** Routes and the methods they answer, for 405s. */
 export function notFound(routes: ReadonlyMap<string, readonly string[]>): RequestHandler {
@@ -21,37 +18,11 @@ export function notFound(routes: ReadonlyMap<string, readonly string[]>): Reques
   };
 }
 
-/** Maps Express and socket errors to gateway errors; anything else is a 500 that is logged. */
-export function toClientError(error: unknown, logger: Logger, requestId: string): GatewayError {
-  if (error instanceof GatewayError) return error;
-  const e = error as { status?: number; message?: string };
-  if (error instanceof URIError) return new InvalidRequestError('The request path is not valid.');
-  // Whatever route met it, a database that is not there is an outage to retry, not a server bug.
-  if (isConnectionError(error)) return new ServiceUnavailableError('The gateway database is unavailable; try again shortly.');
-  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new InvalidRequestError(String(e.message ?? 'Bad request').slice(0, 200));
-  logger.error('unhandled error', { requestId, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
-  return new GatewayError(500, 'server_error', 'internal_error', 'The gateway failed to handle this request.');
-}
-
-export function sendError(res: Parameters<RequestHandler>[1], error: GatewayError): void {
-  const call = res.locals.call;
-  if (call) {
-    call.status = error.status;
-    call.errorCode = error.code;
-  }
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  res.status(error.status).set(error.headers).json(res.locals.errorShape?.(error) ?? error.toJSON());
-}
-
-export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return function renderError(error, _req, res, _next) {
+/** `discardBytes` bounds how much of a refused body is read and thrown away so the client can read the answer. */
+export function errorHandler(logger: Logger, discardBytes: number): ErrorRequestHandler {
+  return function renderError(error, req, res, _next) {
     const gatewayError = toClientError(error, logger, res.locals.requestId);
-    // A body we refused unread must not be parsed as the next request on this connection.
-    if (gatewayError.status === 413 || gatewayError.status === 415) res.setHeader('connection', 'close');
-    sendError(res, gatewayError);
+    answerAfterBody(req, res, discardBytes, () => sendError(res, gatewayError));
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * Reads a JSON object body within `server.body_limit` and at most 64 levels deep (SPEC §6). A few lines of its own
+ * Reads a JSON object body within `server.body_limit` and at most 64 levels deep. A few lines of its own
  * instead of body-parser, which re-derives content types and charsets on every request of the hot path; every
  * POST here takes UTF-8 JSON, so clients that forget the content type are parsed as well.
  */
@@ -63,7 +63,8 @@ export function jsonBody(limit: string): RequestHandler {
       settled = true;
       req.off('data', onData);
       if (error) {
-        req.resume(); // discard the rest; the error response closes the connection
+        // The error handler discards the rest (up to a bound) before answering, then closes the connection.
+        req.pause();
         return next(error);
       }
       try {

@@ -9,6 +9,7 @@ import type { Config } from '../config/load.ts';
 import { RateLimitExceededError, ServiceUnavailableError } from '../errors/gateway-error.ts';
 import type { Logger } from '../logging.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import { LogThrottle } from '../util/log-throttle.ts';
 
 export type SendCommand = (...args: string[]) => Promise<RedisReply>;
 
@@ -21,7 +22,8 @@ export class GuardedStore implements Store {
   readonly localKeys = false;
   readonly prefix: string;
   private options: Options | undefined;
-  private lastLog = 0;
+  /** Throttled logging, so an outage at thousands of requests a second writes a line every few seconds. */
+  readonly logThrottle = new LogThrottle(5000);
   /** True until the scripts are loaded, and again after any failure. */
   private stale = true;
   private loading: Promise<void> | undefined;
@@ -77,14 +79,6 @@ export class GuardedStore implements Store {
   get(key: string): Promise<ClientRateLimitInfo | undefined> {
     return this.guarded(() => this.inner.get(key));
   }
-
-  /** Throttled logging, so an outage at thousands of requests a second writes a line every few seconds. */
-  shouldLog(): boolean {
-    const now = Date.now();
-    if (now - this.lastLog < 5000) return false;
-    this.lastLog = now;
-    return true;
-  }
 }
 
 export interface RateLimitDeps {
@@ -104,9 +98,8 @@ export function rateLimiter(deps: RateLimitDeps): RequestHandler {
       new RedisStore({ sendCommand: deps.sendCommand, prefix: `${config.prefix}${suffix}` }),
       (error) => {
         metrics.rateLimitStoreErrors.inc();
-        if (guarded.shouldLog()) {
-          logger.error('rate limit store failed', { error: error.message, policy: config.on_store_error === 'allow' ? 'allowing requests' : 'refusing requests' });
-        }
+        const policy = config.on_store_error === 'allow' ? 'allowing requests' : 'refusing requests';
+        guarded.logThrottle.log((suppressed) => logger.error('rate limit store failed', { error: error.message, policy, suppressed }));
       },
     );
     return guarded;

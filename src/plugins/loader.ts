@@ -4,7 +4,7 @@ import { register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Config } from '../config/load.ts';
-import { configErrorFromZod } from '../config/load.ts';
+import { configErrorFromZod } from '../config/explain.ts';
 import { ConfigError } from '../config/env-substitute.ts';
 import type { ProviderEntryConfig } from '../config/schema.ts';
 import type { Logger } from '../logging.ts';
@@ -39,7 +39,7 @@ export async function loadProviders(config: Config, logger: Logger): Promise<Loa
     }
     const own = Object.fromEntries(Object.entries(entry).filter(([key]) => !CORE_KEYS.has(key)));
     const parsed = plugin.configSchema.safeParse(own);
-    if (!parsed.success) throw configErrorFromZod(parsed.error, ['providers', name]);
+    if (!parsed.success) throw configErrorFromZod(parsed.error, { prefix: ['providers', name], schema: plugin.configSchema, input: own, alsoKnown: [...CORE_KEYS] });
     const timeoutMs = entry.timeout_ms ?? config.server.request_timeout_ms;
     const provider = await plugin.create({
       name,

@@ -1,4 +1,4 @@
-/** Provider selection (SPEC §3): body `provider`, else the first entry whose globs match, plus configured fallbacks. */
+/** Provider selection: body `provider`, else the first entry whose globs match, plus configured fallbacks. */
 import type { Config } from '../config/load.ts';
 import { ModelNotFoundError, UnknownProviderError } from '../errors/gateway-error.ts';
 import { compileGlob, stripModelSuffix } from '../util/glob.ts';

@@ -6,7 +6,7 @@
  * Nothing here runs after a stream's first byte reached the client: callers only retry what has not started.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GatewayError, toGatewayError, UpstreamRequestError } from '../errors/gateway-error.ts';
+import { type GatewayError, toGatewayError, UpstreamRequestError } from '../errors/gateway-error.ts';
 import type { Logger } from '../logging.ts';
 import { PartialUsageError } from '../metering/partial-usage.ts';
 import type { GatewayMetrics } from '../metrics.ts';

@@ -11,7 +11,7 @@ import { streamedResponseId } from '../routing/response-owners.ts';
 import { formatSse, type SseEvent } from '../upstream/sse.ts';
 import { withAttempts } from './attempts.ts';
 import type { CallRecord } from './call-record.ts';
-import { bodyFor, callContext, countTokens, type ProxyDeps } from './handler.ts';
+import { bodyFor, callContext, countTokens, type ProxyDeps } from './relay-shared.ts';
 import type { Operation, OperationContext, ParsedCall, StreamMeter } from './operation.ts';
 
 type Verdict = ReturnType<StreamMeter['inspect']>;

@@ -1,4 +1,4 @@
-/** The admin API (SPEC §3), behind `Authorization: Bearer ADMIN_TOKEN`; not mounted at all when the token is empty. */
+/** The admin API (docs/endpoints.md), behind `Authorization: Bearer ADMIN_TOKEN`; not mounted at all when the token is empty. */
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { KeyCache } from '../auth/key-cache.ts';

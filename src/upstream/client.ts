@@ -1,6 +1,6 @@
 /** UpstreamClient: one keep-alive undici pool per provider entry, with the gateway's timeouts and error mapping. */
 import { Agent, type Dispatcher } from 'undici';
-import { GatewayError, UpstreamError } from '../errors/gateway-error.ts';
+import { type GatewayError, UpstreamError } from '../errors/gateway-error.ts';
 import { errorFromTransport, errorFromUpstreamResponse, type TransportPhase } from './errors.ts';
 import { parseSse, type SseEvent } from './sse.ts';
 

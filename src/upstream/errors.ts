@@ -72,7 +72,7 @@ function first(value: string | string[] | undefined): string | undefined {
 
 const MODEL_UNKNOWN = /not supported by (any provider|provider)|model_not_supported|does not exist|model not found|unknown model/i;
 
-/** Maps an upstream HTTP error to the gateway's error table (SPEC §5). */
+/** Maps an upstream HTTP error to the gateway's error table (docs/endpoints.md, "Errors"). */
 export function errorFromUpstreamResponse(
   provider: string,
   status: number,

@@ -1,4 +1,4 @@
-/** Model-id globs (SPEC §2): `*` matches any run of characters, `/` included; a `:suffix` is ignored. */
+/** Model-id globs: `*` matches any run of characters, `/` included; a `:suffix` is ignored. */
 
 /** The model id without its routing suffix (`org/model:fastest` → `org/model`). */
 export function stripModelSuffix(model: string): string {

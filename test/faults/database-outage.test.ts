@@ -71,7 +71,7 @@ async function returnLeases(gateway: TestGateway): Promise<void> {
 }
 
 describe('database outages', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let hf: MockUpstream;
 
   before(async () => {

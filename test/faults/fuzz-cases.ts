@@ -199,7 +199,7 @@ function badHeaders(rng: Rng, keys: Keys): FuzzCase {
   return json('bad-headers', rng.pick(variants), body);
 }
 
-function wrongRoutes(rng: Rng, keys: Keys): FuzzCase {
+function wrongRoutes(rng: Rng, _keys: Keys): FuzzCase {
   const method = rng.pick(['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'PROPFIND', 'FOO', 'POST']);
   const path = rng.pick([
     CHAT,

@@ -19,7 +19,7 @@ interface Answer {
 }
 
 describe('Redis outages (rate_limit.store: redis)', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let hf: MockUpstream;
   let relay: TcpRelay | undefined;
   const gateways = new Map<'allow' | 'deny', TestGateway>();
@@ -70,8 +70,9 @@ describe('Redis outages (rate_limit.store: redis)', function () {
     relay!.cut();
     const down = [await call(gateway, secret), await call(gateway, secret), await call(gateway, secret), await call(gateway, secret)];
     assert.ok(down.every(({ status, limited }) => status === 200 && !limited), JSON.stringify(down));
-    const log = readFileSync(logFile(), 'utf8');
-    assert.match(log, /"message":"rate limit store failed".*"policy":"allowing requests"|"policy":"allowing requests".*"message":"rate limit store failed"/);
+    // The log file is written asynchronously: wait for the line instead of reading before it is flushed.
+    const logged = /"message":"rate limit store failed".*"policy":"allowing requests"|"policy":"allowing requests".*"message":"rate limit store failed"/;
+    await eventually(() => logged.test(readFileSync(logFile(), 'utf8')), 10_000).catch(() => assert.fail('no "rate limit store failed" line in the log'));
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
     assert.match(metrics, /switchyard_rate_limit_store_errors_total [1-9]/);
     relay!.restore();

@@ -15,7 +15,7 @@ import { isOpenAIError, rawRequest } from '../helpers/raw-http.ts';
 
 const ADMIN_TOKEN = 'admin-token-for-security-tests-0123';
 
-describe('security', function () {
+describe('security', () => {
   let hf: MockUpstream;
   let victim: MockUpstream;
   let echo: http.Server;

@@ -4,13 +4,15 @@
  * balance + recorded spend == credits granted.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CRASH_EXIT_CODE } from '../../src/cli/serve-command.ts';
 import { createDb, type Db } from '../../src/db/knex.ts';
 import { createKey } from '../../src/db/keys-repo.ts';
 import { spawnGateway, writeChildConfig, type ChildGateway } from '../helpers/child-gateway.ts';
-import { eventually, hfEntry, type GatewayOptions } from '../helpers/gateway.ts';
+import { ROOT, eventually, hfEntry, type GatewayOptions } from '../helpers/gateway.ts';
 import { assertBalanced, booksOf } from '../helpers/ledger.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 import { count } from './tally.ts';
@@ -58,7 +60,7 @@ function startLoad(baseURL: string, secret: string, workers: { json: number; str
 }
 
 describe('shutdown and crash recovery of a real gateway process', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let hf: MockUpstream;
   let dataDir: string;
   let db: Db | undefined;
@@ -119,6 +121,46 @@ describe('shutdown and crash recovery of a real gateway process', function () {
     assert.ok(load.streamsCompleted > 0, 'streams ran to their end');
   });
 
+  it('an uncaught exception is logged and stops the process non-zero, after writing every usage row', async () => {
+    // A plugin whose `crash-*` models throw outside any request's promise chain, as a buggy callback would.
+    const plugins = path.join(dataDir, 'plugins');
+    mkdirSync(path.join(plugins, 'crashing'), { recursive: true });
+    const sdk = pathToFileURL(path.join(ROOT, 'src', 'plugin-sdk.ts')).href;
+    writeFileSync(
+      path.join(plugins, 'crashing', 'index.ts'),
+      `import { UpstreamClient, definePlugin, forwardJson, forwardStream, z } from ${JSON.stringify(sdk)};
+       export default definePlugin({ name: 'crashing', version: '1.0.0', configSchema: z.strictObject({ base_url: z.string() }),
+         create({ name, config, timeoutMs }) {
+           const client = new UpstreamClient({ provider: name, baseUrl: config.base_url, headers: {}, timeoutMs });
+           return {
+             async chat(request, call) {
+               if (String(request.model).startsWith('crash-')) setImmediate(() => { throw new Error('a bug outside any request'); });
+               return forwardJson(client, '/chat/completions', request, call);
+             },
+             chatStream: (request, call) => forwardStream(client, '/chat/completions', request, call),
+           };
+         } });`,
+    );
+    const entry = { plugin: 'crashing', base_url: hf.url, models: ['*'], retries: { attempts: 0 } };
+    const configFile = writeChildConfig({ providers: { crashing: entry }, config: { plugins_dir: plugins } }, dataDir, 'crash');
+    const child = await start(configFile);
+    const { secret, record } = await createKey(openDb(), { name: 'crash', credits_usd: 10 });
+    const send = (model: string) =>
+      fetch(`${child.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 20 }),
+      });
+    for (let i = 0; i < 3; i++) assert.equal((await send('org/model')).status, 200);
+    await send('crash-model').catch(() => undefined);
+    const { code } = await child.exited;
+    assert.equal(code, CRASH_EXIT_CODE);
+    const books = await booksOf(openDb(), record.id);
+    assert.ok(books.usageRows >= 3, `${books.usageRows} usage rows for 3 answered requests`);
+    assert.equal(books.openHolds, 0, 'every hold settled');
+    assertBalanced(books, assert);
+  });
+
   it('SIGTERM cuts streams that outlive shutdown_grace_ms, and still writes their rows', async () => {
     const configFile = writeChildConfig(options({ server: { shutdown_grace_ms: 500 } }), dataDir, 'grace');
     const child = await start(configFile);
@@ -145,6 +187,9 @@ describe('shutdown and crash recovery of a real gateway process', function () {
     const { secret, record } = await createKey(openDb(), { name: 'crash', credits_usd: 1 });
     const load = startLoad(child.baseURL, secret, { json: 4, stream: 4 }, { json: 'org/model', stream: 'org/endless' });
     await load.reached(20);
+    // Rows are written in batches: wait until some are in the database, so the kill lands with spend on the books
+    // (on a loaded machine the first batch may still be on its way when the 20th answer arrives).
+    await eventually(async () => (await booksOf(openDb(), record.id)).usageRows > 0, 10_000);
     child.process.kill('SIGKILL');
     const { signal } = await child.exited;
     await load.stop();

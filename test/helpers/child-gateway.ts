@@ -1,5 +1,5 @@
 /**
- * A gateway in its own process (`node --import tsx src/main.ts serve --config <file>`), for what only a real process
+ * A gateway in its own process (`node --import tsx src/cli/main.ts serve --config <file>`), for what only a real process
  * shows: SIGTERM handling, exit codes, `kill -9`. Its config is written as YAML (JSON is YAML), its logs and its
  * stdout/stderr go to this suite's log folder so the log scan reads them too.
  */
@@ -29,8 +29,8 @@ export function writeChildConfig(options: GatewayOptions, dataDir: string, name:
 }
 
 /** Starts `serve` with the given config file and resolves once it listens. */
-export async function spawnGateway(configFile: string, startTimeoutMs = 20_000): Promise<ChildGateway> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--config', configFile], {
+export async function spawnGateway(configFile: string, startTimeoutMs = 60_000): Promise<ChildGateway> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--config', configFile], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,8 @@ import { configFromObject, type Config } from '../../src/config/load.ts';
 import { createKey, type KeyCreateInput, type KeyRecord } from '../../src/db/keys-repo.ts';
 import { createLogger } from '../../src/logging.ts';
 import type { UsageRow } from '../../src/metering/usage-writer.ts';
-import { startServer, type RunningServer } from '../../src/server.ts';
+import { startServer, type RunningServer } from '../../src/start-gateway.ts';
+import { TEST_PRICES } from './costs.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -64,7 +65,7 @@ export function testConfigObject(options: GatewayOptions, dataDir: string): Plai
     plugins_dir: path.join(ROOT, 'plugins'),
     providers: options.providers,
     metering: { flush_interval_ms: 5, instance_heartbeat_ms: 500 },
-    pricing: { 'meta-llama/*': { input: 0.2, output: 0.6 }, default: { input: 0.5, output: 1.5 } },
+    pricing: TEST_PRICES,
   };
   return deepMerge(base, options.config ?? {});
 }

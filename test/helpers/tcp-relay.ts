@@ -22,9 +22,7 @@ export class TcpRelay {
   }
 
   async start(): Promise<this> {
-    this.server.listen(0, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.port = (this.server.address() as net.AddressInfo).port;
+    this.port = await listenOnLoopback(this.server);
     return this;
   }
 
@@ -76,4 +74,11 @@ export class TcpRelay {
     this.cut();
     await new Promise((resolve) => this.server.close(resolve));
   }
+}
+
+/** Listens on 127.0.0.1 at a free port and resolves with the port. */
+export async function listenOnLoopback(server: net.Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as net.AddressInfo).port;
 }

@@ -1,4 +1,4 @@
-/** The admin API: off without ADMIN_TOKEN, constant-time token check, keys and credits and usage as SPEC §3 says. */
+/** The admin API: off without ADMIN_TOKEN, constant-time token check, keys and credits and usage as docs/endpoints.md says. */
 import assert from 'node:assert/strict';
 import { HF_KEY, hfEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';

@@ -15,7 +15,7 @@ describe('gateway keys and limits', () => {
     hf = await startMock({ flavor: 'hf', apiKey: HF_KEY });
     gateway = await startGateway({
       providers: { huggingface: hfEntry(hf.url) },
-      config: { rate_limit: { window_ms: 60000, requests_per_window: 1000 }, metering: { key_cache_ttl_ms: 200 } },
+      config: { server: { body_limit: '1mb' }, rate_limit: { window_ms: 60000, requests_per_window: 1000 }, metering: { key_cache_ttl_ms: 200 } },
     });
   });
 

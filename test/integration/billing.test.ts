@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import type { APIError } from 'openai';
 import { HF_KEY, OPENAI_KEY, eventually, hfEntry, openaiEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { DEFAULT_MICRO, LLAMA_MICRO } from '../helpers/costs.ts';
 import { assertBalanced, booksOf } from '../helpers/ledger.ts';
 import { MOCK_USAGE, startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 const LLAMA = 'meta-llama/Llama-3.1-8B-Instruct';
 const HI = [{ role: 'user' as const, content: 'Hi' }];
-/** pricing in test config: meta-llama/* 0.20 in / 0.60 out; default 0.50 / 1.50 (USD per million tokens). */
-const LLAMA_COST = Math.ceil(MOCK_USAGE.prompt_tokens * 0.2 + MOCK_USAGE.completion_tokens * 0.6); // 7 micro-USD
-const DEFAULT_COST = Math.ceil(MOCK_USAGE.prompt_tokens * 0.5 + MOCK_USAGE.completion_tokens * 1.5); // 17.5 → 18
+const LLAMA_COST = LLAMA_MICRO;
+const DEFAULT_COST = DEFAULT_MICRO;
 
 describe('billing', () => {
   let hf: MockUpstream;
@@ -48,7 +48,7 @@ describe('billing', () => {
     assert.equal((gpt as unknown as { gateway_usage: { cost_usd: number } }).gateway_usage.cost_usd, DEFAULT_COST / 1e6);
     const row = await rowOf(llama.response.headers.get('x-request-id')!);
     assert.equal(row.cost_micro, LLAMA_COST);
-    assert.equal(row.prompt_tokens, 17);
+    assert.equal(row.prompt_tokens, MOCK_USAGE.prompt_tokens);
     assert.equal(row.completion_tokens, 6);
     assert.equal(row.provider, 'huggingface');
     assert.equal(row.status, 200);
@@ -84,16 +84,17 @@ describe('billing', () => {
   });
 
   it('spends a trial allowance in tokens and answers 402 trial_exhausted when it cannot cover a request', async () => {
-    // "Hi" counts 8 prompt tokens → reserve ceil(8 × 1.25) + 8 = 18, plus max_tokens 10: 28 a request.
-    const { secret, record } = await gateway.createKey({ trial_tokens: 50 });
+    // A request holds its prompt with the margin plus max_tokens 10 (28 tokens for "Hi"): 50 cover one, not two.
+    const allowance = 50;
+    const { secret, record } = await gateway.createKey({ trial_tokens: allowance });
     const client = gateway.client(secret);
     const first = await client.chat.completions.create({ model: LLAMA, messages: HI, max_tokens: 10 });
-    assert.equal((first as unknown as { gateway_usage: { tokens_charged: number } }).gateway_usage.tokens_charged, 23);
+    assert.equal((first as unknown as { gateway_usage: { tokens_charged: number } }).gateway_usage.tokens_charged, MOCK_USAGE.total_tokens);
     await flush();
-    assert.equal((await booksOf(db(), record.id)).trialTokens, 27);
+    assert.equal((await booksOf(db(), record.id)).trialTokens, allowance - MOCK_USAGE.total_tokens);
     await assert.rejects(client.chat.completions.create({ model: LLAMA, messages: HI, max_tokens: 10 }), (error: APIError) => error.status === 402 && error.code === 'trial_exhausted');
     const usage = await fetch(`${gateway.baseURL}/usage`, { headers: { authorization: `Bearer ${secret}` } }).then((r) => r.json());
-    assert.equal((usage as { trial_tokens_remaining: number }).trial_tokens_remaining, 27);
+    assert.equal((usage as { trial_tokens_remaining: number }).trial_tokens_remaining, allowance - MOCK_USAGE.total_tokens);
   });
 
   it('records an unmetered key: cost on the row, never refused for money', async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runCli } from '../../src/cli.ts';
+import { runCli } from '../../src/cli/program.ts';
 import { createDb, migrate, type Db } from '../../src/db/knex.ts';
 import { createLogger } from '../../src/logging.ts';
 import { UsageWriter, type UsageRow } from '../../src/metering/usage-writer.ts';

@@ -6,23 +6,24 @@
 import assert from 'node:assert/strict';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { AIMessageChunk } from '@langchain/core/messages';
+import type { AIMessageChunk } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { embedMany, generateText, jsonSchema, stepCountIs, streamText, tool, type ModelMessage } from 'ai';
 import { compatibleEntry, HF_KEY, hfEntry, lastUsageRow, OPENAI_KEY, openaiEntry, startGateway, usageMark, type TestGateway, type UsageDbRow } from '../helpers/gateway.ts';
-import { mockVector, MOCK_TEXT, startMock, TOOL_ANSWER, type MockUpstream } from '../helpers/mock-upstream.ts';
+import { DEFAULT_MICRO, LLAMA_MICRO } from '../helpers/costs.ts';
+import { mockVector, MOCK_TEXT, MOCK_USAGE, startMock, TOOL_ANSWER, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 interface Case {
   provider: string;
   model: string;
-  /** Mock usage 17 in / 6 out at the model's price: meta-llama 0.20/0.60 → 7, the default 0.50/1.50 → 18. */
+  /** One mock answer at the model's price. */
   micro: number;
 }
 
 const CASES: Case[] = [
-  { provider: 'huggingface', model: 'meta-llama/Llama-3.1-8B-Instruct', micro: 7 },
-  { provider: 'openai', model: 'gpt-4o-mini', micro: 18 },
-  { provider: 'local', model: 'llama3.2', micro: 18 },
+  { provider: 'huggingface', model: 'meta-llama/Llama-3.1-8B-Instruct', micro: LLAMA_MICRO },
+  { provider: 'openai', model: 'gpt-4o-mini', micro: DEFAULT_MICRO },
+  { provider: 'local', model: 'llama3.2', micro: DEFAULT_MICRO },
 ];
 
 describe('client libraries', () => {
@@ -55,7 +56,7 @@ describe('client libraries', () => {
   function assertBilled(row: UsageDbRow, endpoint: string, test: Case, stream: boolean): void {
     assert.deepEqual(
       [row.endpoint, row.provider, row.prompt_tokens, row.completion_tokens, Number(row.cost_micro), Boolean(row.stream), row.status],
-      [endpoint, test.provider, 17, 6, test.micro, stream, 200],
+      [endpoint, test.provider, MOCK_USAGE.prompt_tokens, MOCK_USAGE.completion_tokens, test.micro, stream, 200],
     );
   }
 

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import type OpenAI from 'openai';
 import type { APIError } from 'openai';
-import { countTextTokens } from '../../src/metering/tokens.ts';
 import { CANARY, compatibleEntry, HF_KEY, hfEntry, OPENAI_KEY, openaiEntry, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
+import { costMicro, TEST_PRICES, textTokens } from '../helpers/costs.ts';
 import { mockVector, startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 type GatewayUsage = { tokens_charged: number; cost_usd: number; estimated?: true };
@@ -13,8 +13,8 @@ const BGE = 'BAAI/bge-small-en-v1.5';
 const FEATURE_PATH = '/hf-inference/models/BAAI/bge-small-en-v1.5/pipeline/feature-extraction';
 const TEXTS = [`The quick brown ${CANARY}`, 'jumps over the lazy dog'];
 
-/** Default price 0.50 per million input tokens, rounded up to the micro-dollar. */
-const micro = (tokens: number): number => Math.ceil(tokens * 0.5);
+/** Input tokens at the default price. */
+const micro = (tokens: number): number => costMicro(TEST_PRICES.default, { prompt_tokens: tokens, completion_tokens: 0 });
 
 describe('embeddings', () => {
   let hf: MockUpstream;
@@ -53,7 +53,7 @@ describe('embeddings', () => {
       assert.equal(sent.path, FEATURE_PATH);
       assert.equal(sent.headers.authorization, `Bearer ${HF_KEY}`);
       assert.deepEqual(sent.body, { inputs: TEXTS[0] });
-      const tokens = countTextTokens(TEXTS[0]);
+      const tokens = textTokens(TEXTS[0]);
       assert.deepEqual(data.usage, { prompt_tokens: tokens, total_tokens: tokens });
       assert.deepEqual(gatewayUsageOf(data), { ...gatewayUsageOf(data), tokens_charged: tokens, cost_usd: micro(tokens) / 1e6, estimated: true });
       const row = await usageRow(gateway, response.headers.get('x-request-id')!);
@@ -67,7 +67,7 @@ describe('embeddings', () => {
         TEXTS.map((text, index) => [index, mockVector(text)]),
       );
       assert.deepEqual(hf.lastRequest!.body, { inputs: TEXTS });
-      assert.equal(data.usage.prompt_tokens, countTextTokens(TEXTS[0]) + countTextTokens(TEXTS[1]));
+      assert.equal(data.usage.prompt_tokens, textTokens(TEXTS[0]) + textTokens(TEXTS[1]));
     });
 
     it('sends base64 on the wire when asked, as little-endian float32', async () => {

@@ -85,6 +85,22 @@ describe('responses: conversation history through the translation', () => {
     );
   });
 
+  it('keeps the items per gateway: a second one in the same process, on the same database, does not share them', async () => {
+    const { secret } = await gateway.createKey();
+    const first = await gateway.client(secret).responses.create({ model: MODEL, input: 'Hi' });
+    const second = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { database: { connection: gateway.config.database.connection } } });
+    try {
+      await assert.rejects(
+        second.client(secret).responses.create({ model: MODEL, input: [{ type: 'item_reference', id: first.output[0].id! }] }),
+        (error: APIError) => error.status === 400 && error.param === 'input[0].id',
+      );
+      const again = await gateway.client(secret).responses.create({ model: MODEL, input: [{ type: 'item_reference', id: first.output[0].id! }] });
+      assert.equal(again.status, 'completed');
+    } finally {
+      await second.close();
+    }
+  });
+
   it('keeps nothing for a request that says store: false', async () => {
     const first = await client.responses.create({ model: MODEL, input: 'Hi', store: false });
     await assert.rejects(

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import type OpenAI from 'openai';
 import { CANARY, HF_KEY, hfEntry, OPENAI_KEY, openaiEntry, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
+import { LLAMA_MICRO } from '../helpers/costs.ts';
 import { MOCK_TEXT, startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 describe('responses: aborts and fallbacks', () => {
@@ -44,7 +45,7 @@ describe('responses: aborts and fallbacks', () => {
     assert.equal(hf.lastRequest!.path, '/v1/chat/completions');
     assert.equal(data.output_text, MOCK_TEXT);
     const row = await usageRow(gateway, response.headers.get('x-request-id')!);
-    assert.deepEqual([row.provider, Number(row.cost_micro)], ['huggingface', 7]);
+    assert.deepEqual([row.provider, Number(row.cost_micro)], ['huggingface', LLAMA_MICRO]);
   });
 
   it('falls back the same way for a stream', async () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type OpenAI from 'openai';
 import { CANARY, HF_KEY, hfEntry, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
-import { startMock, TOOL_ANSWER, TOOL_CALL, type MockUpstream } from '../helpers/mock-upstream.ts';
+import { MOCK_USAGE, startMock, TOOL_ANSWER, TOOL_CALL, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 type Event = OpenAI.Responses.ResponseStreamEvent;
 
@@ -65,7 +65,7 @@ describe('responses: tool calls through the translation', () => {
     assert.equal(data.output_text, TOOL_ANSWER);
     assert.equal(data.usage?.total_tokens, 23);
     const row = await usageRow(gateway, response.headers.get('x-request-id')!);
-    assert.deepEqual([row.endpoint, row.prompt_tokens, row.completion_tokens], ['responses', 17, 6]);
+    assert.deepEqual([row.endpoint, row.prompt_tokens, row.completion_tokens], ['responses', MOCK_USAGE.prompt_tokens, MOCK_USAGE.completion_tokens]);
   });
 
   it('merges consecutive calls, and the text before them, into one assistant turn', async () => {

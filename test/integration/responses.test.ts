@@ -4,16 +4,14 @@ import type OpenAI from 'openai';
 import type { APIError } from 'openai';
 import { getKey } from '../../src/db/keys-repo.ts';
 import { CANARY, compatibleEntry, HF_KEY, hfEntry, OPENAI_KEY, openaiEntry, startGateway, usageRow, type TestGateway } from '../helpers/gateway.ts';
-import { MOCK_PIECES, MOCK_REASONING, MOCK_TEXT, startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
+import { DEFAULT_MICRO, LLAMA_MICRO } from '../helpers/costs.ts';
+import { MOCK_PIECES, MOCK_REASONING, MOCK_TEXT, MOCK_USAGE, startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 type Event = OpenAI.Responses.ResponseStreamEvent;
 type GatewayUsage = { tokens_charged: number; cost_usd: number; request_ms: number; estimated?: true };
 const gatewayUsageOf = (value: unknown): GatewayUsage => (value as { gateway_usage: GatewayUsage }).gateway_usage;
 
 const LLAMA = 'meta-llama/Llama-3.1-8B-Instruct';
-/** Mock usage 17 in / 6 out: meta-llama at 0.20/0.60 per million is 7 micro-USD; the default 0.50/1.50 is 17.5 → 18. */
-const LLAMA_MICRO = 7;
-const DEFAULT_MICRO = 18;
 const REQUIRED_KEYS = ['id', 'object', 'created_at', 'error', 'incomplete_details', 'instructions', 'model', 'tools', 'output', 'parallel_tool_calls', 'metadata', 'tool_choice', 'temperature', 'top_p'];
 
 async function collect(stream: AsyncIterable<Event>): Promise<Event[]> {
@@ -72,7 +70,7 @@ describe('responses', () => {
       assert.equal(message.type, 'message');
       assert.match(message.id, /^msg_/);
       assert.deepEqual(message.content, [{ type: 'output_text', text: MOCK_TEXT, annotations: [], logprobs: [] }]);
-      assert.deepEqual(data.usage, { input_tokens: 17, input_tokens_details: { cached_tokens: 0 }, output_tokens: 6, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 23 });
+      assert.deepEqual(data.usage, { input_tokens: MOCK_USAGE.prompt_tokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: MOCK_USAGE.completion_tokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: MOCK_USAGE.total_tokens });
       assert.deepEqual(hf.lastRequest!.body!.messages, [
         { role: 'system', content: 'Be brief.' },
         { role: 'user', content: `Hi ${CANARY}` },
@@ -83,7 +81,7 @@ describe('responses', () => {
       const row = await usageRow(gateway, response.headers.get('x-request-id')!);
       assert.equal(row.endpoint, 'responses');
       assert.equal(row.provider, 'huggingface');
-      assert.deepEqual([row.prompt_tokens, row.completion_tokens, Number(row.cost_micro), Boolean(row.stream), Boolean(row.estimated)], [17, 6, LLAMA_MICRO, false, false]);
+      assert.deepEqual([row.prompt_tokens, row.completion_tokens, Number(row.cost_micro), Boolean(row.stream), Boolean(row.estimated)], [MOCK_USAGE.prompt_tokens, MOCK_USAGE.completion_tokens, LLAMA_MICRO, false, false]);
     });
 
     it('streams the Responses event sequence and ends with response.completed carrying usage and gateway_usage', async () => {
@@ -184,7 +182,7 @@ describe('responses', () => {
         .withResponse();
       assert.equal(data.id, 'resp_mock_1');
       assert.equal(data.output_text, MOCK_TEXT);
-      assert.equal(data.usage?.input_tokens, 17);
+      assert.equal(data.usage?.input_tokens, MOCK_USAGE.prompt_tokens);
       assert.equal(gatewayUsageOf(data).cost_usd, DEFAULT_MICRO / 1e6);
       const sent = openai.lastRequest!;
       assert.equal(sent.path, '/v1/responses');

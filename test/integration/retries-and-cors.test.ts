@@ -2,9 +2,12 @@
 import assert from 'node:assert/strict';
 import type { APIError } from 'openai';
 import { HF_KEY, OPENAI_KEY, hfEntry, openaiEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { costMicro, type TestPrice } from '../helpers/costs.ts';
 import { MOCK_TEXT, startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 const HI = [{ role: 'user' as const, content: 'Hi' }];
+/** The backup entry prices every model itself. */
+const BACKUP_PRICE: TestPrice = { input: 1, output: 2 };
 
 describe('retries, fallbacks and CORS', () => {
   let hf: MockUpstream;
@@ -20,7 +23,7 @@ describe('retries, fallbacks and CORS', () => {
         // Same upstream, wrong key: every call fails with the router's bare-string 401. Listed first: first match wins.
         stale: hfEntry(hf.url, { api_key: 'hf_revokedToken0123456789', models: ['stale/*'] }),
         huggingface: hfEntry(hf.url, { retries: { attempts: 2, base_ms: 5, max_ms: 50 } }),
-        backup: openaiEntry(backup.url, { models: ['backup/*'], pricing: { '*': { input: 1, output: 2 } } }),
+        backup: openaiEntry(backup.url, { models: ['backup/*'], pricing: { '*': BACKUP_PRICE } }),
       },
       config: {
         fallbacks: { 'stale/*': ['backup'], 'org/loading': [{ provider: 'backup', model: 'backup/model' }] },
@@ -66,7 +69,7 @@ describe('retries, fallbacks and CORS', () => {
     const row = await rowOf(response.headers.get('x-request-id')!);
     assert.equal(row.provider, 'backup');
     assert.equal(row.attempts, 2);
-    assert.equal(row.cost_micro, 17 * 1 + 6 * 2, 'the backup entry prices every model at 1 / 2 USD per million');
+    assert.equal(row.cost_micro, costMicro(BACKUP_PRICE), 'billed at the backup entry\'s own price');
   });
 
   it('asks a fallback for its own model name when one is configured, streams included', async () => {

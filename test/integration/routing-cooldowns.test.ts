@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runCli } from '../../src/cli.ts';
+import { runCli } from '../../src/cli/program.ts';
 import { logFile } from '../helpers/gateway.ts';
 import { DEPLOYMENT_KEY, startDeployments, type DeploymentMode, type MockDeployment } from '../helpers/mock-deployment.ts';
 import { ADMIN_TOKEN, POOL_MODEL, providersView, startPool, tally, type PoolGateway } from '../helpers/pool.ts';

@@ -9,13 +9,13 @@ import { HF_KEY, hfEntry, startGateway, type TestGateway } from '../helpers/gate
 import { assertBalanced, booksOf } from '../helpers/ledger.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 import { createPgDatabase, redisPrefix, requireService, REDIS_URL } from '../helpers/services.ts';
-import { countChatPromptTokens, reservePromptTokens } from '../../src/metering/tokens.ts';
+import { holdMicro, TEST_PRICES } from '../helpers/costs.ts';
 
 const LLAMA = 'meta-llama/Llama-3.1-8B-Instruct';
 const HI = [{ role: 'user' as const, content: 'Hi' }];
 const MAX_TOKENS = 100;
 /** The hold of one request: prompt estimate + max_tokens at 0.20 / 0.60 USD per million tokens. */
-const WORST_CASE_MICRO = Math.ceil(reservePromptTokens(countChatPromptTokens({ messages: HI })) * 0.2 + MAX_TOKENS * 0.6);
+const WORST_CASE_MICRO = holdMicro(HI, MAX_TOKENS, TEST_PRICES['meta-llama/*']);
 
 /** Fires `count` requests at once, alternating between the gateways; returns the statuses. */
 async function burst(gateways: TestGateway[], secret: string, count: number): Promise<number[]> {

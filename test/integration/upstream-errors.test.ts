@@ -1,4 +1,4 @@
-/** Every upstream failure reaches the client OpenAI-shaped, with the status SPEC §5 gives it. */
+/** Every upstream failure reaches the client OpenAI-shaped, with the status docs/endpoints.md gives it. */
 import assert from 'node:assert/strict';
 import type OpenAI from 'openai';
 import type { APIError } from 'openai';

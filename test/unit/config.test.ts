@@ -57,9 +57,31 @@ describe('config', () => {
       ['rate_limit:\n  store: disk\n', /SY_CONFIG_INVALID: rate_limit\.store: /],
       ['pricing:\n  "x/*": { input: -1, output: 1 }\n', /SY_CONFIG_INVALID: pricing\.x\/\*\.input: /],
       ['providers:\n  hf:\n    models: ["*"]\n', /SY_CONFIG_INVALID: providers\.hf\.plugin: /],
-      ['server: [1, 2\n', /SY_CONFIG_YAML: not valid YAML/],
+      ['server:\n  request_timeout_ms: thirty\n', /^ConfigError: SY_CONFIG_INVALID: server\.request_timeout_ms: must be a whole number, got 'thirty'$/],
+      ['server:\n  port: 80.5\n', /^ConfigError: SY_CONFIG_INVALID: server\.port: must be a whole number, got 80\.5$/],
+      ['server:\n  trust_proxy: maybe\n', /^ConfigError: SY_CONFIG_INVALID: server\.trust_proxy: must be true or false, got 'maybe'$/],
+      ['pricing:\n  default: { input: 0.5, ouput: 1.5 }\n', /^ConfigError: SY_CONFIG_INVALID: pricing\.default\.ouput: unknown key \(did you mean 'output'\?\)$/],
+      ['pricing:\n  default: { input: cheap, output: 1 }\n', /^ConfigError: SY_CONFIG_INVALID: pricing\.default\.input: must be a number \(USD per million tokens\), got 'cheap'$/],
+      ['providers:\n  hf:\n    pluign: huggingface\n', /^ConfigError: SY_CONFIG_INVALID: providers\.hf\.pluign: unknown key \(did you mean 'plugin'\?\)$/],
+      ['metering:\n  flush_intervall_ms: 5\n', /^ConfigError: SY_CONFIG_INVALID: metering\.flush_intervall_ms: unknown key \(did you mean 'flush_interval_ms'\?\)$/],
+      ['server: [1, 2\n', /SY_CONFIG_YAML: not valid YAML at line 2, column 1/],
       ['- just\n- a list\n', /SY_CONFIG_INVALID: the file must be a YAML mapping/],
     ];
+    it('shows a YAML syntax error with its line and a caret under the column', () => {
+      const text = 'server:\n  port: 80\n  host: "0.0.0.0\nproviders: {}\n';
+      const error = (() => {
+        try {
+          parseConfig('server:\n  port: 8000\n   host: x\n', file, {});
+        } catch (caught) {
+          return caught as Error;
+        }
+        return assert.fail('the YAML was accepted');
+      })();
+      assert.equal(error.message.split('\n')[0], 'SY_CONFIG_YAML: not valid YAML at line 2, column 9: Nested mappings are not allowed in compact mappings');
+      assert.deepEqual(error.message.split('\n').slice(1), ['  2 |   port: 8000', '              ^']);
+      assert.throws(() => parseConfig(text, file, {}), /SY_CONFIG_YAML: not valid YAML at line \d+, column \d+: /);
+    });
+
     for (const [text, message] of bad) {
       it(`refuses ${JSON.stringify(text.trim())} naming the key path`, () => {
         assert.throws(() => parseConfig(text, file, {}), message);
@@ -100,7 +122,15 @@ describe('config', () => {
 
     it("validates an entry's block with the plugin's own schema", async () => {
       const plugins = path.join(ROOT, 'plugins');
-      await assert.rejects(load('  hf:\n    plugin: huggingface\n    base_ur: http://x\n', plugins), /SY_CONFIG_INVALID: providers\.hf\.base_ur: unknown key/);
+      await assert.rejects(load('  hf:\n    plugin: huggingface\n    base_ur: http://x\n', plugins), /SY_CONFIG_INVALID: providers\.hf\.base_ur: unknown key \(did you mean 'base_url'\?\)/);
+      // A typo of a key the core reads is matched against those too, not only the plugin's.
+      await assert.rejects(load('  hf:\n    plugin: huggingface\n    timeout_m: 5\n', plugins), /providers\.hf\.timeout_m: unknown key \(did you mean 'timeout_ms'\?\)/);
+      // openai-compatible requires base_url: the typo is named, not the key it stands for.
+      await assert.rejects(load('  local:\n    plugin: openai-compatible\n    baseurl: http://x\n', plugins), /^ConfigError: SY_CONFIG_INVALID: providers\.local\.baseurl: unknown key \(did you mean 'base_url'\?\)$/m);
+      await assert.rejects(
+        load('  local:\n    plugin: openai-compatible\n    base_url: http://x\n    supports: { respones: true }\n', plugins),
+        /SY_CONFIG_INVALID: providers\.local\.supports\.respones: unknown key \(did you mean 'responses'\?\)/,
+      );
       await assert.rejects(load('  hf:\n    plugin: huggingface\n    base_url: not a url\n', plugins), /SY_CONFIG_INVALID: providers\.hf\.base_url: /);
     });
 
@@ -113,7 +143,9 @@ describe('config', () => {
     });
   });
 
-  describe('start-up with a bad file', () => {
+  describe('start-up with a bad file', function () {
+    // Each test starts a real process: generous on a loaded machine.
+    this.timeout(60_000);
     let dir: string;
     before(() => (dir = mkdtempSync(path.join(tmpdir(), 'switchyard-config-'))));
     after(() => rmSync(dir, { recursive: true, force: true }));
@@ -121,7 +153,7 @@ describe('config', () => {
     function serve(yaml: string) {
       const file = path.join(dir, 'gateway.yaml');
       writeFileSync(file, yaml);
-      return spawnSync(process.execPath, [path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', file], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LOG_LEVEL: 'silent' } });
+      return spawnSync(process.execPath, [path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', file], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LOG_LEVEL: 'silent' } });
     }
 
     it('exits non-zero with a message naming the key path', () => {
@@ -137,7 +169,7 @@ describe('config', () => {
     });
 
     it('exits non-zero when the file does not exist', () => {
-      const result = spawnSync(process.execPath, [path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', path.join(dir, 'none.yaml')], { encoding: 'utf8', timeout: 20_000 });
+      const result = spawnSync(process.execPath, [path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', path.join(dir, 'none.yaml')], { encoding: 'utf8', timeout: 60_000 });
       assert.notEqual(result.status, 0);
       assert.match(result.stderr, /SY_CONFIG_UNREADABLE: .*ENOENT/);
     });

@@ -1,4 +1,4 @@
-/** The Responses → chat-completions request mapping (protocol.md §3.4), field by field. */
+/** The Responses → chat-completions request mapping, field by field. */
 import assert from 'node:assert/strict';
 import { InvalidRequestError } from '../../src/errors/gateway-error.ts';
 import { toChatRequest } from '../../src/endpoints/responses/translate-request.ts';

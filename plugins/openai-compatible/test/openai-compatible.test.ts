@@ -105,12 +105,11 @@ describe('openai-compatible plugin', () => {
       await assert.rejects(load({ base_url: 'http://127.0.0.1:1/v1', supports: { responses: 'maybe' } }), /providers\.local\.supports\.responses/);
     });
 
-    it('defaults to chat and embeddings, with stream usage, and no native Responses API', async () => {
+    it('defaults to chat and embeddings, and no native Responses API', async () => {
       const [loaded] = await load({ base_url: 'http://127.0.0.1:1/v1' });
       const provider = loaded.provider;
       assert.equal(typeof provider.embeddings, 'function');
       assert.equal(provider.responses, undefined);
-      assert.equal(provider.streamUsage, true);
       await provider.close?.();
     });
   });

@@ -8,7 +8,8 @@ import { countMessagesTokens } from '../../dialects/messages/count-tokens.ts';
 import type { JsonObject } from '../../plugin-sdk.ts';
 import type { ProviderRegistry } from '../../plugins/registry.ts';
 import { ClientClosedError } from '../../proxy/call-record.ts';
-import { assertModelAllowed, bodyFor, pickClientHeaders } from '../../proxy/handler.ts';
+import { assertModelAllowed } from '../../proxy/handler.ts';
+import { bodyFor, pickClientHeaders } from '../../proxy/relay-shared.ts';
 import { validateBody } from '../../proxy/validate.ts';
 import { countTokensSchema, MESSAGES_CLIENT_HEADERS } from '../messages.ts';
 

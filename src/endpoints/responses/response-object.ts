@@ -17,7 +17,7 @@ function objectOr(value: unknown, fallback: JsonObject): JsonObject {
 }
 
 /**
- * A `response` object without output, as the API returns it: the keys protocol.md §3.2 lists as required, the
+ * A `response` object without output, as the API returns it: the keys OpenAI's reference lists as required, the
  * request's own settings echoed back, `store: false` because the gateway keeps nothing.
  */
 export function responseShell(request: JsonObject, id: string, createdAt: number, model: string): JsonObject {

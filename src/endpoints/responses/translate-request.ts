@@ -1,5 +1,5 @@
 /**
- * A Responses request → a chat-completions request, for providers without a native Responses API (protocol.md §3.4).
+ * A Responses request → a chat-completions request, for providers without a native Responses API.
  * What cannot be translated faithfully is refused with a 400 naming the parameter, never dropped in silence.
  */
 import { InvalidRequestError } from '../../errors/gateway-error.ts';
@@ -66,7 +66,11 @@ function toMessages(body: JsonObject, resolve: ItemResolver | undefined): ChatMe
   if (typeof body.instructions === 'string' && body.instructions.length > 0) messages.push({ role: 'system', content: body.instructions });
   const input = body.input;
   if (typeof input === 'string') messages.push({ role: 'user', content: input });
-  else if (Array.isArray(input)) input.forEach((item, index) => addItem(messages, item as JsonObject, `input[${index}]`, resolve));
+  else if (Array.isArray(input)) {
+    input.forEach((item, index) => {
+      addItem(messages, item as JsonObject, `input[${index}]`, resolve);
+    });
+  }
   if (!messages.some((message) => message.role !== 'system')) {
     throw new InvalidRequestError("Missing required parameter: 'input'.", 'input', 'missing_required_parameter');
   }

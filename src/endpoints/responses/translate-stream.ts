@@ -1,5 +1,5 @@
 /**
- * A chat-completions stream → the Responses event stream (protocol.md §3.3): `response.created`, `.in_progress`, then
+ * A chat-completions stream → the Responses event stream (OpenAI's API reference, "Streaming events"): `response.created`, `.in_progress`, then
  * per output item `output_item.added` … deltas … `.done`, and a terminal `response.completed` (or `.incomplete`). Each
  * event has an `event:` name and a `sequence_number` counting from 0. Upstream failures are thrown: the core turns a
  * failure before the first event into an HTTP error and a later one into `response.failed` (see the stream meter).

@@ -1,4 +1,4 @@
-/** createApp(deps): the Express app, fully wired but never listening (supertest-friendly). */
+/** createApp(deps): the Express app, fully wired but never listening (start-gateway.ts puts it on a port). */
 import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
@@ -20,7 +20,7 @@ import type { GatewayMetrics } from './metrics.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { authenticate, authenticateThenOpen } from './middleware/authenticate.ts';
 import { errorHandler, errorShape, notFound } from './middleware/error-handler.ts';
-import { jsonBody } from './middleware/json-body.ts';
+import { jsonBody, parseSize } from './middleware/json-body.ts';
 import { rateLimiter, type SendCommand } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { routeLabel, startCall, type CallSink } from './middleware/start-call.ts';
@@ -55,14 +55,16 @@ export interface AppDeps {
   now?: () => number;
 }
 
-/** Model-call endpoints and the operation that serves each. */
-const OPERATIONS: readonly [string, Operation][] = [
-  ['/v1/chat/completions', chatOperation],
-  ['/v1/responses', responsesOperation],
-  ['/v1/embeddings', embeddingsOperation],
-  ['/v1/completions', completionsOperation],
-  ['/v1/messages', messagesOperation],
-];
+/** Model-call endpoints and the operation that serves each; built per app, so no state is shared between apps. */
+function operations(): readonly [string, Operation][] {
+  return [
+    ['/v1/chat/completions', chatOperation],
+    ['/v1/responses', responsesOperation()],
+    ['/v1/embeddings', embeddingsOperation],
+    ['/v1/completions', completionsOperation],
+    ['/v1/messages', messagesOperation],
+  ];
+}
 
 const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'retry-after-ms', 'ratelimit', 'ratelimit-policy', 'x-inference-provider', 'x-upstream-request-id'];
 
@@ -135,7 +137,7 @@ export function createApp(deps: AppDeps): Express {
       metrics.genAi.observe(call);
     },
   };
-  for (const [path, operation] of OPERATIONS) {
+  for (const [path, operation] of operations()) {
     // The key first, from the headers: a request without a valid key costs no body read, no parse and no usage row.
     const keyThenCall = authenticateThenOpen(auth, startCall(operation.endpoint, callSink));
     const chain: RequestHandler[] = [routeLabel(operation.endpoint), keyThenCall, limit, body, proxyHandler(proxyDeps, operation)];
@@ -152,6 +154,7 @@ export function createApp(deps: AppDeps): Express {
   routes.set('/v1/models', ['GET']).set('/v1/usage', ['GET']);
 
   app.use(notFound(routes));
-  app.use(errorHandler(logger));
+  // A refused body is read and thrown away up to twice the limit (at least 1 MiB), then the connection is cut.
+  app.use(errorHandler(logger, Math.max(2 * parseSize(config.server.body_limit), 1024 * 1024)));
   return app;
 }

@@ -1,6 +1,6 @@
-/** Entry point: `node --import tsx src/main.ts <command>`; loads `.env`, runs the CLI, exits with its code. */
+/** Entry point: `node --import tsx src/cli/main.ts <command>`; loads `.env`, runs the CLI, exits with its code. */
 import { config as loadDotenv } from 'dotenv';
-import { runCli } from './cli.ts';
+import { runCli } from './program.ts';
 
 loadDotenv({ quiet: true });
 process.exitCode = await runCli(process.argv.slice(2));

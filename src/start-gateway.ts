@@ -1,13 +1,13 @@
 /** startServer: config → database → plugins → app → listen, and a graceful close that drains and writes every row. */
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp, type AppDeps } from './app.ts';
+import { createApp, type AppDeps } from './express-app.ts';
 import { KeyCache } from './auth/key-cache.ts';
 import { ConfigError } from './config/env-substitute.ts';
 import type { Config } from './config/load.ts';
 import { createDb, migrate } from './db/knex.ts';
 import { createLogger, type Logger } from './logging.ts';
-import { createHttpServer, listen, trackInFlight } from './http-server.ts';
+import { createHttpServer, listen, trackInFlight } from './node-http-server.ts';
 import type { LeaseBook } from './metering/lease-book.ts';
 import { Meter } from './metering/meter.ts';
 import { PriceBook } from './metering/pricing.ts';
