@@ -4,9 +4,11 @@
  * `keys list` never loads the server.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Db } from '../db/knex.ts';
 import type { Config } from '../config/load.ts';
+import { PROJECT_ROOT } from '../runtime.ts';
 import type { KeysCreateOptions, Print, UsageOptions } from './commands.ts';
 import type { KeyUpdateFlags } from './key-options.ts';
 import { parseBudget, parseExpires, parseTpm } from './key-options.ts';
@@ -291,6 +293,5 @@ function exitWith(code: number): never {
 }
 
 function packageVersion(): string {
-  const file = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }

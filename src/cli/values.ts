@@ -24,7 +24,9 @@ export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER): (value:
   return (value) => {
     const number = Number(value);
     if (value.trim() === '' || !Number.isInteger(number)) throw new InvalidArgumentError('It must be a whole number.');
-    if (number < min || number > max) throw new InvalidArgumentError(`It must be between ${min} and ${max}.`);
+    if (number < min || number > max) {
+      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `It must be at least ${min}.` : `It must be between ${min} and ${max}.`);
+    }
     return number;
   };
 }

@@ -32,9 +32,9 @@ export function configErrorFromZod(error: z.ZodError, { prefix = [], schema, inp
       known.filter((key) => !issue.keys.includes(key)),
     );
     const hint = nearest ? ` (did you mean '${nearest}'?)` : known.length > 0 ? ` (known keys: ${known.join(', ')})` : '';
-    return new ConfigError([...prefix, ...issue.path.map(String), issue.keys[0]], `unknown key${hint}`);
+    return new ConfigError([...prefix, ...issue.path.map(keyPart), issue.keys[0]], `unknown key${hint}`);
   }
-  return new ConfigError([...prefix, ...issue.path.map(String)], issue.message);
+  return new ConfigError([...prefix, ...issue.path.map(keyPart)], issue.message);
 }
 
 /** A required key reported missing where the object has a key two edits from it (`pluign:` for `plugin:`). */
@@ -110,4 +110,9 @@ export function yamlError(error: YAMLParseError, text: string): ConfigError {
   const gutter = `${position.line} | `;
   const excerpt = `\n  ${gutter}${line}\n  ${' '.repeat(gutter.length + position.col - 1)}^`;
   return new ConfigError([], `not valid YAML at line ${position.line}, column ${position.col}: ${reason}${excerpt}`, 'SY_CONFIG_YAML');
+}
+
+/** Array indices stay numbers, so a key path prints as `routing[0].targets[1]`; other keys as strings. */
+function keyPart(part: PropertyKey): string | number {
+  return typeof part === 'number' ? part : String(part);
 }

@@ -67,16 +67,21 @@ describe('switchyard CLI: key lifecycle and reports', () => {
 
   const bad: [string, string[], RegExp][] = [
     ['a non-numeric --budget', ['keys', 'create', '--name', 'x', '--budget', 'lots'], /--budget must be an amount of USD/],
-    ['an unknown --budget-period', ['keys', 'create', '--name', 'x', '--budget', '5', '--budget-period', 'year'], /--budget-period must be day, week or month/],
-    ['--budget-period without --budget', ['keys', 'create', '--name', 'x', '--budget-period', 'day'], /--budget-period needs --budget/],
+    ['an unknown --budget-period', ['keys', 'create', '--name', 'x', '--budget', '5', '--budget-period', 'year'], /'--budget-period <period>' argument 'year' is invalid\. It must be one of day, week, month/],
+    ['--budget-period without --budget', ['keys', 'create', '--name', 'x', '--budget-period', 'day'], /'--budget-period' needs --budget/],
     ['a bad --expires', ['keys', 'create', '--name', 'x', '--expires', 'friday'], /--expires: an expiry must be a date/],
     ['an impossible --expires date', ['keys', 'create', '--name', 'x', '--expires', '2027-02-30'], /not a calendar date/],
     ['a zero --tpm', ['keys', 'create', '--name', 'x', '--tpm', '0'], /--tpm must be a whole number greater than 0/],
     ['an update with nothing to change', ['keys', 'update', 'key_x'], /nothing to change/],
-    ['an update of an unknown key', ['keys', 'update', 'key_nope', '--rpm', '5'], /no key with ID 'key_nope'/],
-    ['a bad --until', ['usage', '--until', 'soon'], /--until must be an ISO date/],
-    ['a bad --limit', ['usage', '--limit', '0'], /--limit must be greater than 0/],
+    ['a bad --until', ['usage', '--until', 'soon'], /'--until <iso>' argument 'soon' is invalid\. It must be an ISO date/],
+    ['a bad --limit', ['usage', '--limit', '0'], /'--limit <rows>' argument '0' is invalid\. It must be at least 1/],
   ];
+  it('refuses an update of an unknown key with exit code 1 (well formed, but no such key)', async () => {
+    const run = await cli('keys', 'update', 'key_nope', '--rpm', '5');
+    assert.equal(run.code, 1, run.err);
+    assert.match(run.err, /no key with ID 'key_nope'/);
+  });
+
   for (const [label, args, message] of bad) {
     it(`refuses ${label} with a clear message and exit code 2`, async () => {
       const run = await cli(...args);
