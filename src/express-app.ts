@@ -22,6 +22,7 @@ import { authenticate, authenticateThenOpen } from './middleware/authenticate.ts
 import { errorHandler, errorShape, notFound } from './middleware/error-handler.ts';
 import { jsonBody, parseSize } from './middleware/json-body.ts';
 import { rateLimiter, type SendCommand } from './middleware/rate-limit.ts';
+import { modelDispatch } from './middleware/model-dispatch.ts';
 import { requestId } from './middleware/request-id.ts';
 import { routeLabel, startCall, type CallSink } from './middleware/start-call.ts';
 import type { ProviderRegistry } from './plugins/registry.ts';
@@ -68,6 +69,44 @@ function operations(): readonly [string, Operation][] {
 
 const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'retry-after-ms', 'ratelimit', 'ratelimit-policy', 'x-inference-provider', 'x-upstream-request-id'];
 
+interface FrontMiddleware {
+  /** Every request: its id and its access log line. */
+  common: RequestHandler[];
+  /** `/v1/messages…`: errors in Anthropic's shape, Anthropic's `request-id` header. */
+  messages: RequestHandler[];
+  /** Every request, after the error shape is known: a Host header, `connection: close` while draining. */
+  checks: RequestHandler[];
+  /** `/v1/*`, when CORS origins are configured. */
+  cors: RequestHandler | undefined;
+}
+
+/** What runs before any route, in this order; shared by the Express layers and the model-call dispatch. */
+function frontMiddleware(deps: AppDeps): FrontMiddleware {
+  const { config } = deps;
+  let corsHandler: RequestHandler | undefined;
+  if (config.server.cors_origins.length > 0) {
+    const origin = config.server.cors_origins.includes('*') ? true : config.server.cors_origins;
+    // Without allowedHeaders, cors reflects what the preflight asks for: the SDK's X-Stainless-* headers included.
+    corsHandler = cors({ origin, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 });
+  }
+  return {
+    common: [requestId(), accessLog(deps.logger, deps.metrics)],
+    messages: [errorShape(messagesErrorBody), anthropicRequestId()],
+    checks: [
+      function requireHost(req, _res, next) {
+        // HTTP/1.1 requires Host (RFC 9112 §3.2); Node would refuse it with a bare 400, this one is JSON.
+        if (req.httpVersion === '1.1' && req.headers.host === undefined) return next(new InvalidRequestError('Missing Host header.'));
+        next();
+      },
+      function closeWhenDraining(_req, res, next) {
+        if (deps.draining()) res.setHeader('connection', 'close');
+        next();
+      },
+    ],
+    cors: corsHandler,
+  };
+}
+
 export function createApp(deps: AppDeps): Express {
   const { config, logger, metrics } = deps;
   const app = express();
@@ -76,24 +115,15 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.server.trust_proxy);
 
   const routes = new Map<string, readonly string[]>();
-  app.use(requestId());
-  app.use(accessLog(logger, metrics));
+  // Model calls take one Express layer (see model-dispatch.ts); it is filled in below, once the chains are built.
+  const modelChains = new Map<string, readonly RequestHandler[]>();
+  app.use(modelDispatch(modelChains));
+  const front = frontMiddleware(deps);
+  app.use(front.common);
   // Anthropic clients read errors in Anthropic's shape, from the first middleware that can fail to the last.
-  app.use('/v1/messages', errorShape(messagesErrorBody), anthropicRequestId());
-  app.use(function requireHost(req, _res, next) {
-    // HTTP/1.1 requires Host (RFC 9112 §3.2); Node would refuse it with a bare 400, this one is JSON.
-    if (req.httpVersion === '1.1' && req.headers.host === undefined) return next(new InvalidRequestError('Missing Host header.'));
-    next();
-  });
-  app.use(function closeWhenDraining(_req, res, next) {
-    if (deps.draining()) res.setHeader('connection', 'close');
-    next();
-  });
-  if (config.server.cors_origins.length > 0) {
-    const origin = config.server.cors_origins.includes('*') ? true : config.server.cors_origins;
-    // Without allowedHeaders, cors reflects what the preflight asks for: the SDK's X-Stainless-* headers included.
-    app.use('/v1', cors({ origin, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 }));
-  }
+  app.use('/v1/messages', front.messages);
+  app.use(front.checks);
+  if (front.cors) app.use('/v1', front.cors);
 
   const security = helmet();
   const body = jsonBody(config.server.body_limit);
@@ -143,6 +173,8 @@ export function createApp(deps: AppDeps): Express {
     const chain: RequestHandler[] = [routeLabel(operation.endpoint), keyThenCall, limit, body, proxyHandler(proxyDeps, operation)];
     app.post(path, ...chain);
     routes.set(path, ['POST']);
+    const shape = path === '/v1/messages' ? front.messages : [];
+    modelChains.set(path, [...front.common, ...shape, ...front.checks, ...(front.cors ? [front.cors] : []), ...chain]);
   }
 
   app.post('/v1/messages/count_tokens', routeLabel('count_tokens'), auth, body, countTokensHandler(deps.registry));
