@@ -66,9 +66,11 @@ export async function relayStream(
   });
   deps.metrics.activeStreams.inc();
   let failure: GatewayError | undefined;
+  const writer = new CoalescedWriter(res);
   try {
-    failure = await pump(deps, call, res, opened);
+    failure = await pump(deps, call, res, opened, writer);
   } finally {
+    writer.flush();
     clearTimeout(timer);
     deps.metrics.activeStreams.dec();
     await opened.iterator.return?.()?.catch(() => undefined);
@@ -93,19 +95,19 @@ export async function relayStream(
 }
 
 /** Forwards events until the upstream ends; returns the failure that ended it early, if any. */
-async function pump(deps: ProxyDeps, call: CallRecord, res: Response, opened: OpenedStream): Promise<GatewayError | undefined> {
+async function pump(deps: ProxyDeps, call: CallRecord, res: Response, opened: OpenedStream, writer: CoalescedWriter): Promise<GatewayError | undefined> {
   let next = opened.first;
   let verdict = opened.firstVerdict;
   try {
     while (!next.done && verdict !== 'done') {
       if (verdict instanceof GatewayError) return verdict;
       if (verdict === 'forward') {
-        const writable = res.write(formatSse(next.value));
+        writer.write(formatSse(next.value));
         if (call.ttftMs === null) {
           call.ttftMs = call.elapsedMs();
           deps.metrics.ttft.observe({ route: call.endpoint, provider: call.provider ?? 'none' }, call.ttftMs / 1000);
         }
-        if (!writable) await drained(res, deps.writeStallMs);
+        if (res.writableNeedDrain) await drained(res, deps.writeStallMs);
         if (call.clientGone) return undefined;
       }
       next = await opened.iterator.next();
@@ -115,6 +117,35 @@ async function pump(deps: ProxyDeps, call: CallRecord, res: Response, opened: Op
   } catch (error) {
     if (call.clientGone) return undefined;
     return toGatewayError(error, call.provider ?? 'upstream');
+  }
+}
+
+/**
+ * Joins the events forwarded within one turn of the event loop into one write. The events parsed from one upstream
+ * read arrive in the same turn; written one by one, each would be its own HTTP chunk (size line, data, CRLF) and,
+ * uncorked, its own system call. Back-pressure shows in `res.writableNeedDrain` after a flush.
+ */
+class CoalescedWriter {
+  private pending = '';
+  private scheduled = false;
+  private readonly flushLater = (): void => this.flush();
+
+  constructor(private readonly res: Response) {}
+
+  write(text: string): void {
+    this.pending += text;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flushLater);
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending === '') return;
+    const text = this.pending;
+    this.pending = '';
+    if (!this.res.destroyed) this.res.write(text);
   }
 }
 
