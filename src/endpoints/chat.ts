@@ -1,43 +1,48 @@
 /** `POST /v1/chat/completions`: validation, token counting and the upstream body for any provider plugin. */
-import { z } from 'zod';
 import type { TokenUsage } from '../metering/meter.ts';
 import { countChatPromptTokens, countTextTokens } from '../metering/tokens.ts';
 import type { JsonObject } from '../plugin-sdk.ts';
 import type { Operation, ParsedCall } from '../proxy/operation.ts';
-import { validateBody } from '../proxy/validate.ts';
+import { checkArray, checkObject, checkOptionalArray, checkOptionalBoolean, checkOptionalInt, checkString, invalid } from '../proxy/check-fields.ts';
 import { cacheTokensOf, ChatStreamMeter, type ChatUsage } from './chat-stream-meter.ts';
 import { chatJson, chatStream } from '../dialects/chat-bridge.ts';
 
-const message = z.looseObject({
-  role: z.string().min(1).max(64),
-  content: z.union([z.string(), z.array(z.unknown()), z.null()]).optional(),
-});
+const MAX_TOKENS = 10_000_000;
 
-const positiveInt = z.number().int().positive().max(10_000_000);
+/**
+ * Only what the gateway relies on is checked; everything else is the upstream's to judge. Fields are checked in
+ * this order and the first fault is reported, with the wording and `param` the earlier zod schema gave.
+ */
+export function checkChatBody(body: JsonObject): void {
+  checkString('model', body.model, 1, 512);
+  const messages = checkArray('messages', body.messages, 1, 10_000);
+  for (let i = 0; i < messages.length; i++) checkMessage(i, messages[i]);
+  checkOptionalBoolean('stream', body.stream);
+  if (body.stream_options != null) checkOptionalBoolean('stream_options.include_usage', checkObject('stream_options', body.stream_options).include_usage);
+  checkOptionalInt('max_tokens', body.max_tokens, 0, MAX_TOKENS, true);
+  checkOptionalInt('max_completion_tokens', body.max_completion_tokens, 0, MAX_TOKENS, true);
+  checkOptionalInt('n', body.n, 1, 128);
+  checkOptionalArray('tools', body.tools);
+}
 
-/** Only what the gateway relies on is checked; everything else is the upstream's to judge. */
-export const chatSchema = z.looseObject({
-  model: z.string().min(1).max(512),
-  messages: z.array(message).min(1).max(10_000),
-  stream: z.boolean().nullish(),
-  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
-  max_tokens: positiveInt.nullish(),
-  max_completion_tokens: positiveInt.nullish(),
-  n: z.number().int().min(1).max(128).nullish(),
-  provider: z.unknown().optional(),
-  tools: z.array(z.unknown()).nullish(),
-});
+function checkMessage(index: number, message: unknown): void {
+  const fields = checkObject(`messages[${index}]`, message);
+  checkString(`messages[${index}].role`, fields.role, 1, 64);
+  const content = fields.content;
+  if (content !== undefined && content !== null && typeof content !== 'string' && !Array.isArray(content)) throw invalid(`messages[${index}].content`, 'Invalid input');
+}
 
 export function parseChat(body: JsonObject): ParsedCall {
-  const valid = validateBody(chatSchema, body);
+  checkChatBody(body);
+  const options = body.stream_options as { include_usage?: boolean | null } | null | undefined;
   return {
-    model: valid.model,
-    stream: valid.stream === true,
-    provider: valid.provider,
-    promptTokens: countChatPromptTokens(valid),
-    maxOutputTokens: maxOutput(valid.max_completion_tokens, valid.max_tokens, valid.n),
+    model: body.model as string,
+    stream: body.stream === true,
+    provider: body.provider,
+    promptTokens: countChatPromptTokens(body),
+    maxOutputTokens: maxOutput(body.max_completion_tokens as number | null | undefined, body.max_tokens as number | null | undefined, body.n as number | null | undefined),
     generates: true,
-    clientWantsUsage: valid.stream_options?.include_usage === true,
+    clientWantsUsage: options?.include_usage === true,
   };
 }
 
