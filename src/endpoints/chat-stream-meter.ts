@@ -29,7 +29,8 @@ export class ChatStreamMeter implements StreamMeter {
   protected readonly chunkObject: string = 'chat.completion.chunk';
 
   constructor(
-    private readonly promptTokens: number,
+    /** The gateway's prompt count, or how to take it: only needed when the upstream reports no usage. */
+    private readonly promptTokens: number | (() => number),
     private readonly clientWantsUsage: boolean,
     private readonly provider: string,
   ) {}
@@ -66,7 +67,8 @@ export class ChatStreamMeter implements StreamMeter {
     if (reported && Number.isFinite(reported.prompt_tokens) && Number.isFinite(reported.completion_tokens)) {
       return { promptTokens: reported.prompt_tokens!, completionTokens: reported.completion_tokens!, estimated: false, ...cacheTokensOf(reported) };
     }
-    return { promptTokens: this.promptTokens, completionTokens: countTextTokens(this.textOf(this.seen)), estimated: true };
+    const promptTokens = typeof this.promptTokens === 'function' ? this.promptTokens() : this.promptTokens;
+    return { promptTokens, completionTokens: countTextTokens(this.textOf(this.seen)), estimated: true };
   }
 
   closing(gatewayUsage: GatewayUsage): SseEvent[] {

@@ -1,6 +1,6 @@
 /** `POST /v1/chat/completions`: validation, token counting and the upstream body for any provider plugin. */
 import type { TokenUsage } from '../metering/meter.ts';
-import { countChatPromptTokens, countTextTokens } from '../metering/tokens.ts';
+import { chatPromptBound, countChatPromptTokens, countTextTokens, countWhenRead } from '../metering/tokens.ts';
 import type { JsonObject } from '../plugin-sdk.ts';
 import type { Operation, ParsedCall } from '../proxy/operation.ts';
 import { checkArray, checkObject, checkOptionalArray, checkOptionalBoolean, checkOptionalInt, checkString, invalid } from '../proxy/check-fields.ts';
@@ -29,21 +29,28 @@ function checkMessage(index: number, message: unknown): void {
   const fields = checkObject(`messages[${index}]`, message);
   checkString(`messages[${index}].role`, fields.role, 1, 64);
   const content = fields.content;
-  if (content !== undefined && content !== null && typeof content !== 'string' && !Array.isArray(content)) throw invalid(`messages[${index}].content`, 'Invalid input');
+  if (content !== undefined && content !== null && typeof content !== 'string' && !Array.isArray(content))
+    throw invalid(`messages[${index}].content`, 'Invalid input');
 }
 
 export function parseChat(body: JsonObject): ParsedCall {
   checkChatBody(body);
   const options = body.stream_options as { include_usage?: boolean | null } | null | undefined;
-  return {
+  const parsed: ParsedCall = {
     model: body.model as string,
     stream: body.stream === true,
     provider: body.provider,
-    promptTokens: countChatPromptTokens(body),
-    maxOutputTokens: maxOutput(body.max_completion_tokens as number | null | undefined, body.max_tokens as number | null | undefined, body.n as number | null | undefined),
+    promptTokens: 0,
+    promptBound: chatPromptBound(body),
+    maxOutputTokens: maxOutput(
+      body.max_completion_tokens as number | null | undefined,
+      body.max_tokens as number | null | undefined,
+      body.n as number | null | undefined,
+    ),
     generates: true,
     clientWantsUsage: options?.include_usage === true,
   };
+  return countWhenRead(parsed, () => countChatPromptTokens(body));
 }
 
 /** The output bound of the whole request: per choice × `n`. */
@@ -90,5 +97,5 @@ export const chatOperation: Operation = {
   json: (target, body, call) => chatJson(target.provider.provider, target.provider.name, body, call),
   stream: (target, body, call) => chatStream(target.provider.provider, target.provider.name, body, call),
   usageOf: chatUsage,
-  meter: (parsed, target) => new ChatStreamMeter(parsed.promptTokens, parsed.clientWantsUsage, target.provider.name),
+  meter: (parsed, target) => new ChatStreamMeter(() => parsed.promptTokens, parsed.clientWantsUsage, target.provider.name),
 };

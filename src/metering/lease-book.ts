@@ -59,6 +59,12 @@ export class LeaseBook {
     this.sweeper.unref();
   }
 
+  /** Whether a hold of `micro` and `tokens` fits the key's lease as it stands, without growing it (no database). */
+  fits(keyId: string, micro: number, tokens: number, scope: LeaseScope = CREDITS_ONLY): boolean {
+    const lease = this.leaseOf(keyId, scope);
+    return available(lease, 'Micro') >= micro && available(lease, 'Tokens') >= tokens;
+  }
+
   /** Holds `micro` and `tokens` for one request, growing the lease when it is short; throws the 402 otherwise. */
   async reserve(keyId: string, micro: number, tokens: number, scope: LeaseScope = CREDITS_ONLY): Promise<Hold> {
     for (;;) {

@@ -8,7 +8,8 @@ import type { CallRecord } from '../proxy/call-record.ts';
 import { budgetPeriodAt } from './budget-period.ts';
 import type { LeaseBook } from './lease-book.ts';
 import { CREDITS_ONLY, type LeaseScope } from './ledger.ts';
-import type { TokenLimiter } from './token-limit.ts';
+import type { TokenHold, TokenLimiter } from './token-limit.ts';
+import { RateLimitExceededError } from '../errors/gateway-error.ts';
 import { costMicro, microToUsd, worstCaseMicro, type PriceBook } from './pricing.ts';
 import { reservePromptTokens } from './tokens.ts';
 import { InFlight } from '../util/in-flight.ts';
@@ -33,6 +34,12 @@ export interface GatewayUsage {
   cost_usd: number;
   request_ms: number;
   estimated?: true;
+}
+
+/** A call's prompt size: the gateway's count and, when the endpoint has one, a cheap upper bound on it. */
+export interface PromptSize {
+  readonly promptTokens: number;
+  readonly promptBound?: number;
 }
 
 export interface MeterOptions {
@@ -63,18 +70,48 @@ export class Meter {
   }
 
   /**
-   * Holds the worst case: the counted prompt (plus margin) and the output cap, at the dearest price among the
-   * targets the call may end up on (fallbacks included). Unmetered keys hold nothing. A budgeted key holds against
-   * the period the call starts in, which is also the period it is charged to, however long it runs.
+   * Holds the worst case: the prompt (plus margin) and the output cap, at the dearest price among the targets the
+   * call may end up on (fallbacks included). Unmetered keys hold nothing. A budgeted key holds against the period
+   * the call starts in, which is also the period it is charged to, however long it runs. The prompt is taken at its
+   * cheap upper bound when that fits what is at hand (the lease, the minute's tokens); only where it does not is
+   * the prompt tokenized, so a call is never refused for the bound alone.
    */
-  async reserve(call: CallRecord, key: KeyRecord, targets: readonly Target[], promptTokens: number, maxOutputTokens: number): Promise<void> {
-    // A key's tokens per minute count the call's worst case now, its real tokens when it finishes.
-    if (key.tpm !== null && this.options.tokenLimiter) call.tokenHold = await this.options.tokenLimiter.take(key.id, key.tpm, promptTokens + maxOutputTokens);
+  async reserve(call: CallRecord, key: KeyRecord, targets: readonly Target[], prompt: PromptSize, maxOutputTokens: number): Promise<void> {
+    if (key.tpm !== null && this.options.tokenLimiter) call.tokenHold = await this.takeTokens(key.id, key.tpm, prompt, maxOutputTokens);
     if (!Meter.isMetered(key)) return;
+    const scope = this.scopeOf(key);
+    if (prompt.promptBound !== undefined) {
+      const [micro, tokens] = this.holdOf(key, targets, prompt.promptBound, maxOutputTokens);
+      if (this.leases.fits(key.id, micro, tokens, scope)) {
+        call.hold = await this.leases.reserve(key.id, micro, tokens, scope);
+        return;
+      }
+    }
+    const [micro, tokens] = this.holdOf(key, targets, prompt.promptTokens, maxOutputTokens);
+    call.hold = await this.leases.reserve(key.id, micro, tokens, scope);
+  }
+
+  /** A key's tokens per minute count the call's worst case now, its real tokens when it finishes. */
+  private async takeTokens(keyId: string, tpm: number, prompt: PromptSize, maxOutputTokens: number): Promise<TokenHold | undefined> {
+    const limiter = this.options.tokenLimiter!;
+    if (prompt.promptBound !== undefined) {
+      // A refused take changes nothing in either store, so the exact count can be tried after it.
+      const bounded = await limiter.take(keyId, tpm, prompt.promptBound + maxOutputTokens).then(
+        (hold) => ({ hold }),
+        (error: unknown) => ({ error }),
+      );
+      if ('hold' in bounded) return bounded.hold;
+      if (!(bounded.error instanceof RateLimitExceededError)) throw bounded.error;
+    }
+    return limiter.take(keyId, tpm, prompt.promptTokens + maxOutputTokens);
+  }
+
+  /** Money (micro-USD) and trial tokens to hold for a prompt of `promptTokens` and the output cap. */
+  private holdOf(key: KeyRecord, targets: readonly Target[], promptTokens: number, maxOutputTokens: number): [number, number] {
     const prompt = reservePromptTokens(promptTokens);
-    const amount = Math.max(...targets.map((target) => worstCaseMicro(this.prices(target).priceOf(target.model), prompt, maxOutputTokens)));
     const money = key.balanceMicro !== null || key.budgetMicro !== null;
-    call.hold = await this.leases.reserve(key.id, money ? amount : 0, key.trialTokens !== null ? prompt + maxOutputTokens : 0, this.scopeOf(key));
+    const micro = money ? Math.max(...targets.map((target) => worstCaseMicro(this.prices(target).priceOf(target.model), prompt, maxOutputTokens))) : 0;
+    return [micro, key.trialTokens !== null ? prompt + maxOutputTokens : 0];
   }
 
   private scopeOf(key: KeyRecord): LeaseScope {

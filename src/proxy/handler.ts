@@ -39,7 +39,7 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
       operation.check?.(req.body as JsonObject, targets[0]);
       const cap = parsed.generates ? (parsed.maxOutputTokens ?? deps.defaultMaxTokens) : 0;
       call.outputCap = cap;
-      await deps.meter.reserve(call, key, targets, parsed.promptTokens, cap);
+      await deps.meter.reserve(call, key, targets, parsed, cap);
       // What was held (money, or tokens per minute) bounds the output: the upstream is told the same cap.
       const outputCap = parsed.generates && (Meter.isMetered(key) || key.tpm !== null) && parsed.maxOutputTokens === undefined ? cap : undefined;
       // The `provider` field picks an entry and never goes upstream, whatever the endpoint.

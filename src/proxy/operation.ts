@@ -12,8 +12,10 @@ export interface ParsedCall {
   stream: boolean;
   /** The body's `provider` field, as sent (validated by the registry). */
   provider: unknown;
-  /** Prompt tokens counted by the gateway. */
+  /** Prompt tokens counted by the gateway (an endpoint may count them only when this is first read). */
   promptTokens: number;
+  /** A cheap upper bound on `promptTokens`, when the endpoint has one: holds use it when it fits. */
+  promptBound?: number;
   /** The output bound the client set; undefined when it set none. */
   maxOutputTokens: number | undefined;
   /** False for embeddings: nothing to reserve beyond the input. */
