@@ -61,8 +61,9 @@ export class LeaseBook {
 
   /** Whether a hold of `micro` and `tokens` fits the key's lease as it stands, without growing it (no database). */
   fits(keyId: string, micro: number, tokens: number, scope: LeaseScope = CREDITS_ONLY): boolean {
-    const lease = this.leaseOf(keyId, scope);
-    return available(lease, 'Micro') >= micro && available(lease, 'Tokens') >= tokens;
+    // Looked up, never created: an empty lease left behind would be one more for the sweeper to return.
+    const lease = this.leases.get(this.leaseIdOf(keyId, scope));
+    return lease !== undefined && available(lease, 'Micro') >= micro && available(lease, 'Tokens') >= tokens;
   }
 
   /** Holds `micro` and `tokens` for one request, growing the lease when it is short; throws the 402 otherwise. */
@@ -84,9 +85,13 @@ export class LeaseBook {
     }
   }
 
+  private leaseIdOf(keyId: string, scope: LeaseScope): string {
+    return scope.budgetPeriod === null && scope.fromBalance ? `${this.instanceId}:${keyId}` : `${this.instanceId}:${keyId}:${scope.fromBalance ? 'b' : 'u'}${scope.budgetPeriod ?? ''}`;
+  }
+
   /** The lease of a key in a scope; its id names the scope, so a new period (or a key gaining credits) is a new lease. */
   private leaseOf(keyId: string, scope: LeaseScope): Lease {
-    const id = scope.budgetPeriod === null && scope.fromBalance ? `${this.instanceId}:${keyId}` : `${this.instanceId}:${keyId}:${scope.fromBalance ? 'b' : 'u'}${scope.budgetPeriod ?? ''}`;
+    const id = this.leaseIdOf(keyId, scope);
     let lease = this.leases.get(id);
     if (!lease) {
       lease = { id, keyId, instanceId: this.instanceId, ...scope, leasedMicro: 0, leasedTokens: 0, heldMicro: 0, heldTokens: 0, owedMicro: 0, owedTokens: 0, lastActive: Date.now(), grownAt: 0, busy: undefined };
