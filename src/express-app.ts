@@ -82,7 +82,7 @@ export function createApp(deps: AppDeps): Express {
   // Anthropic clients read errors in Anthropic's shape, from the first middleware that can fail to the last.
   app.use('/v1/messages', errorShape(messagesErrorBody), anthropicRequestId());
   app.use(function requireHost(req, _res, next) {
-    // HTTP/1.1 requires Host (RFC 9112 §3.2); Node would refuse it with a bare 400, this one is JSON.
+    // HTTP/1.1 requires a Host header (RFC 9112); Node would refuse it with a bare 400, this one is JSON.
     if (req.httpVersion === '1.1' && req.headers.host === undefined) return next(new InvalidRequestError('Missing Host header.'));
     next();
   });
