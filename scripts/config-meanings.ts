@@ -61,6 +61,8 @@ export const KEY_MEANINGS: Readonly<Record<string, string>> = {
   'cooldown.failures': 'Consecutive retryable failures (5xx, timeouts, connection errors, a cut answer) that cool a target.',
   'cooldown.duration_ms': 'How long such a target, or a throttled one without `Retry-After`, is cooled.',
   'cooldown.auth_duration_ms': 'An upstream 401/403 (the provider rejected its key) or a missing key cools the target at once, this long, logged as an error.',
+  'fallbacks.<name>[].provider': 'The provider entry to try.',
+  'fallbacks.<name>[].model': 'The model name to ask that entry for; unset: the requested name.',
   'metering.': 'How calls are reserved, charged and written.',
   'metering.default_max_tokens': 'What a request without `max_tokens` may reserve; a metered call without a bound is also sent upstream with this bound.',
   'metering.reservation_ttl_ms': "A lease (money an instance holds for its calls) expires after this unless renewed by the instance's heartbeat.",

@@ -180,6 +180,7 @@ export async function renderConfigReference(): Promise<string> {
           single,
           ...(recordValue(shape[section]) ? rowsOf(recordValue(shape[section]), `${section}.<name>`, KEY_MEANINGS) : []),
           ...rowsOf(elementObject(shape[section]), `${section}[]`, KEY_MEANINGS),
+          ...(recordValue(shape[section]) ? rowsOf(elementObject(recordValue(shape[section])), `${section}.<name>[]`, KEY_MEANINGS) : []),
         ];
     parts.push(`## \`${section}\``, '', KEY_MEANINGS[`${section}.`] ?? '', '', table(rows), '');
   }
