@@ -24,8 +24,11 @@ import type { ProviderRegistry } from './plugins/registry.ts';
 import { proxyHandler, type ProxyDeps } from './proxy/handler.ts';
 import type { Operation } from './proxy/operation.ts';
 import { adminRouter } from './routes/admin.ts';
+import { dashboardAdminRouter } from './routes/dashboard-admin.ts';
+import { dashboardOwnerRouter } from './routes/dashboard-owner.ts';
 import { healthRouter } from './routes/health.ts';
 import { modelsRouter, type ModelCatalog } from './routes/models.ts';
+import { uiRouter } from './routes/ui.ts';
 import { usageHandler } from './routes/usage.ts';
 
 export interface AppDeps {
@@ -96,7 +99,12 @@ export function createApp(deps: AppDeps): Express {
   if (config.admin.token) {
     app.use('/admin', security, routeLabel('admin'), adminRouter({ db: deps.db, token: config.admin.token, keyCache: deps.keyCache, jsonBody: body }));
     routes.set('/admin/keys', ['GET', 'POST']).set('/admin/usage', ['GET']);
+    app.use('/admin', security, routeLabel('admin'), dashboardAdminRouter({ db: deps.db, token: config.admin.token, registry: deps.registry, logger }));
+    for (const path of ['/admin/overview', '/admin/usage/rows', '/admin/usage/export', '/admin/usage/facets', '/admin/providers']) routes.set(path, ['GET']);
   }
+  // The dashboard is served whether or not the admin API is on: key owners sign in with their own key.
+  app.use('/ui', routeLabel('ui'), uiRouter());
+  routes.set('/ui', ['GET']);
 
   const auth = authenticate(deps.keyCache);
   const limit = rateLimiter({ config: config.rate_limit, logger, metrics, sendCommand: deps.redis?.sendCommand });
@@ -117,7 +125,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1/models', routeLabel('models'), auth);
   app.use(modelsRouter(deps.catalog));
   app.get('/v1/usage', routeLabel('usage'), auth, usageHandler(deps.db));
-  routes.set('/v1/models', ['GET']).set('/v1/usage', ['GET']);
+  app.use('/v1/usage', routeLabel('usage'), auth, dashboardOwnerRouter(deps.db));
+  routes.set('/v1/models', ['GET']).set('/v1/usage', ['GET']).set('/v1/usage/daily', ['GET']).set('/v1/usage/requests', ['GET']);
 
   app.use(notFound(routes));
   app.use(errorHandler(logger));

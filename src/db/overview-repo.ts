@@ -1,0 +1,172 @@
+/**
+ * The dashboard's overview: totals, error rate, medians and two time series over the last 24 h, 7 or 30 days. Sums
+ * come from the daily aggregates (a few rows per day, whatever the traffic); the medians from a bounded sample of
+ * the newest rows, so no query here reads more than SAMPLE_ROWS usage rows.
+ */
+import { microToUsd } from '../metering/pricing.ts';
+import { rows, type Queryable } from './sql.ts';
+
+export type OverviewRange = '24h' | '7d' | '30d';
+export const RANGES: Record<OverviewRange, { hours: number; days: number }> = {
+  '24h': { hours: 24, days: 2 },
+  '7d': { hours: 168, days: 7 },
+  '30d': { hours: 720, days: 30 },
+};
+
+/** The medians read at most this many of the newest rows in the range. */
+export const SAMPLE_ROWS = 5000;
+/** Spend per day shows this many models by name; the rest are summed as "other". */
+const TOP_MODELS = 8;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+export interface Totals {
+  requests: number;
+  errors: number;
+  error_rate: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number;
+}
+
+export interface Overview {
+  range: OverviewRange;
+  since: string;
+  totals: Totals;
+  p50_latency_ms: number | null;
+  p50_ttft_ms: number | null;
+  /** How many of the newest rows the medians were read from. */
+  sample_rows: number;
+  spend_per_day: { days: string[]; series: { model: string; cost_usd: number[] }[] };
+  requests_per_hour: { hours: string[]; series: { status: string; requests: number[] }[] };
+}
+
+export function utcDay(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 10);
+}
+
+/** The UTC days from `firstDay` through today, oldest first. */
+export function daysFrom(firstDayMs: number, now: number): string[] {
+  const days: string[] = [];
+  for (let t = Math.floor(firstDayMs / DAY_MS) * DAY_MS; t <= now; t += DAY_MS) days.push(utcDay(t));
+  return days;
+}
+
+export function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : Math.round((sorted[middle - 1] + sorted[middle]) / 2);
+}
+
+interface SumRow {
+  requests: number | string | null;
+  errors: number | string | null;
+  prompt_tokens: number | string | null;
+  completion_tokens: number | string | null;
+  cost_micro: number | string | null;
+}
+
+function totalsOf(row: SumRow | undefined): Totals {
+  const requests = Number(row?.requests ?? 0);
+  const errors = Number(row?.errors ?? 0);
+  return {
+    requests,
+    errors,
+    error_rate: requests ? errors / requests : 0,
+    prompt_tokens: Number(row?.prompt_tokens ?? 0),
+    completion_tokens: Number(row?.completion_tokens ?? 0),
+    cost_usd: microToUsd(Number(row?.cost_micro ?? 0)),
+  };
+}
+
+/** Medians of latency (answered requests) and time to first token (streams) among the newest rows since `since`. */
+async function medians(db: Queryable, since: number, keyId?: string): Promise<{ latency: number | null; ttft: number | null; rows: number }> {
+  const query = db('usage').select('status', 'latency_ms', 'ttft_ms').where('created_at', '>=', since).orderBy('id', 'desc').limit(SAMPLE_ROWS);
+  if (keyId) query.where('key_id', keyId);
+  const sample = (await query) as { status: number; latency_ms: number; ttft_ms: number | null }[];
+  const answered = sample.filter((row) => row.status < 400);
+  return {
+    latency: median(answered.map((row) => Number(row.latency_ms))),
+    ttft: median(answered.flatMap((row) => (row.ttft_ms === null ? [] : [Number(row.ttft_ms)]))),
+    rows: sample.length,
+  };
+}
+
+/** Spend per day and model from the daily aggregates, the biggest models named and the rest as "other". */
+export async function spendPerDay(db: Queryable, days: string[], keyId?: string): Promise<Overview['spend_per_day']> {
+  const query = db('usage_daily').select('day', 'model').sum({ cost_micro: 'cost_micro' }).where('day', '>=', days[0]).groupBy('day', 'model');
+  if (keyId) query.where('key_id', keyId);
+  const found = (await query) as { day: string; model: string; cost_micro: number | string }[];
+  const byModel = new Map<string, number>();
+  for (const row of found) byModel.set(row.model, (byModel.get(row.model) ?? 0) + Number(row.cost_micro));
+  const ranked = [...byModel.entries()].filter(([, micro]) => micro > 0).sort((a, b) => b[1] - a[1]);
+  const named = new Set(ranked.slice(0, TOP_MODELS).map(([model]) => model));
+  const index = new Map(days.map((day, i) => [day, i]));
+  const series = new Map<string, number[]>();
+  for (const row of found) {
+    const i = index.get(row.day);
+    const micro = Number(row.cost_micro);
+    if (i === undefined || micro === 0) continue;
+    const label = named.has(row.model) ? row.model || '(none)' : 'other';
+    if (!series.has(label)) series.set(label, days.map(() => 0));
+    series.get(label)![i] += micro;
+  }
+  return { days, series: [...series.entries()].map(([model, micro]) => ({ model, cost_usd: micro.map(microToUsd) })) };
+}
+
+const STATUS_CLASSES = ['2xx', '3xx', '4xx', '5xx'];
+
+/** Requests per hour and status class since `since`, oldest hour first. */
+async function requestsPerHour(db: Queryable, since: number, now: number): Promise<Overview['requests_per_hour']> {
+  const firstHour = Math.floor(since / HOUR_MS);
+  const lastHour = Math.floor(now / HOUR_MS);
+  const found = await rows<{ hour: number | string; cls: number | string; requests: number | string }>(
+    db,
+    'SELECT (created_at / 3600000) AS hour, (status / 100) AS cls, COUNT(*) AS requests FROM usage WHERE created_at >= ? GROUP BY 1, 2',
+    [firstHour * HOUR_MS],
+  );
+  const hours: string[] = [];
+  for (let hour = firstHour; hour <= lastHour; hour++) hours.push(new Date(hour * HOUR_MS).toISOString());
+  const series = STATUS_CLASSES.map((status) => ({ status, requests: hours.map(() => 0) }));
+  for (const row of found) {
+    const i = Number(row.hour) - firstHour;
+    const s = series.find((entry) => entry.status === `${Math.floor(Number(row.cls))}xx`);
+    if (s && i >= 0 && i < hours.length) s.requests[i] += Number(row.requests);
+  }
+  return { hours, series: series.filter((entry) => entry.status !== '3xx' || entry.requests.some(Boolean)) };
+}
+
+/** Totals over the range: the last 24 h read rows by time, longer ranges whole UTC days of aggregates. */
+async function totals(db: Queryable, range: OverviewRange, since: number, days: string[]): Promise<Totals> {
+  if (range === '24h') {
+    const [row] = await rows<SumRow>(
+      db,
+      'SELECT COUNT(*) AS requests, SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens, SUM(cost_micro) AS cost_micro FROM usage WHERE created_at >= ?',
+      [since],
+    );
+    return totalsOf(row);
+  }
+  const row = (await db('usage_daily')
+    .where('day', '>=', days[0])
+    .sum({ requests: 'requests', errors: 'errors', prompt_tokens: 'prompt_tokens', completion_tokens: 'completion_tokens', cost_micro: 'cost_micro' })
+    .first()) as SumRow | undefined;
+  return totalsOf(row);
+}
+
+export async function overview(db: Queryable, range: OverviewRange, now = Date.now()): Promise<Overview> {
+  const { hours, days: dayCount } = RANGES[range];
+  const since = range === '24h' ? now - hours * HOUR_MS : Math.floor(now / DAY_MS) * DAY_MS - (dayCount - 1) * DAY_MS;
+  const days = daysFrom(range === '24h' ? since : since, now);
+  const [sums, sample, spend, perHour] = await Promise.all([totals(db, range, since, days), medians(db, since), spendPerDay(db, days), requestsPerHour(db, since, now)]);
+  return {
+    range,
+    since: new Date(since).toISOString(),
+    totals: sums,
+    p50_latency_ms: sample.latency,
+    p50_ttft_ms: sample.ttft,
+    sample_rows: sample.rows,
+    spend_per_day: spend,
+    requests_per_hour: perHour,
+  };
+}

@@ -1,0 +1,78 @@
+/** Operator providers: each entry's plugin, models, whether its key is set, and its last five minutes. */
+import { api, type Session } from '../api.ts';
+import { Empty, ErrorLine, useData } from '../components/bits.tsx';
+import { count, ms, when } from '../format.ts';
+import type { Provider } from '../types.ts';
+
+function State(props: { p: Provider }) {
+  if (!props.p.key_set && props.p.plugin !== 'openai-compatible') return <span class="badge bad">no key</span>;
+  if (props.p.state === 'cooling') return <span class="badge warn" title={props.p.cooling_until ? `until ${when(props.p.cooling_until)}` : undefined}>cooling</span>;
+  return <span class="badge ok">ok</span>;
+}
+
+export function Providers(props: { session: Session }) {
+  const providers = useData(() => api<{ data: Provider[] }>(props.session, '/admin/providers'), []);
+  const list = providers.data?.data ?? [];
+  return (
+    <section>
+      <header class="page-head">
+        <h1>Providers</h1>
+        <button type="button" onClick={providers.reload}>
+          Refresh
+        </button>
+      </header>
+      <ErrorLine error={providers.error} />
+      {providers.data && list.length === 0 && (
+        <Empty title="No providers configured">
+          <p>
+            Add an entry under <code>providers:</code> in <code>config/gateway.yaml</code> and restart the gateway.
+          </p>
+        </Empty>
+      )}
+      {list.length > 0 && (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Entry</th>
+                <th>Plugin</th>
+                <th>Models</th>
+                <th>Key</th>
+                <th>State</th>
+                <th class="num">In flight</th>
+                <th class="num">Requests (5 min)</th>
+                <th class="num">Errors (5 min)</th>
+                <th class="num">p50 latency</th>
+                <th class="num">p50 TTFT</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((p) => (
+                <tr key={p.name} data-provider={p.name}>
+                  <td>{p.name}</td>
+                  <td>{p.plugin}</td>
+                  <td class="mono small">{p.models.join(', ') || '—'}</td>
+                  <td>{p.key_set ? 'set' : <span class="muted">not set</span>}</td>
+                  <td>
+                    <State p={p} />
+                  </td>
+                  <td class="num">{count(p.in_flight)}</td>
+                  <td class="num">{count(p.requests_5m)}</td>
+                  <td class="num">{count(p.errors_5m)}</td>
+                  <td class="num">{ms(p.p50_latency_ms)}</td>
+                  <td class="num">{ms(p.p50_ttft_ms)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {list.some((p) => !p.key_set && p.plugin !== 'openai-compatible') && (
+            <p class="muted small">
+              An entry without its key answers 503 provider_not_configured: put the key in <code>.env</code> (HUG_API_KEY for Hugging Face, OPENAI_API_KEY for OpenAI) and
+              restart.
+            </p>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
