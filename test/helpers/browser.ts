@@ -4,9 +4,7 @@
  * failed requests and dialogs, so a test can assert there were none.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 const REQUIRED = process.env.REQUIRE_SERVICES === '1';
@@ -48,17 +46,19 @@ export async function launchBrowser(context: Mocha.Context): Promise<TestBrowser
     console.log(`      skipped: ${reason}`);
     context.skip();
   }
-  const userDataDir = mkdtempSync(path.join(tmpdir(), 'switchyard-chromium-'));
+  // launch() gives Chromium a fresh temporary user-data-dir of its own and removes it on close.
   const browser = await chromium.launch({
     executablePath,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${userDataDir}`],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   return {
     browser,
     async page() {
       const browserContext = await browser.newContext({ acceptDownloads: true, viewport: { width: 1360, height: 900 } });
       const page = await browserContext.newPage();
+      // A missing element fails its test quickly instead of running into mocha's timeout.
+      page.setDefaultTimeout(5000);
       const watched: WatchedPage = { page, context: browserContext, errors: [], urls: [], dialogs: [] };
       page.on('console', (message) => message.type() === 'error' && watched.errors.push(message.text()));
       page.on('pageerror', (error) => watched.errors.push(`pageerror: ${error.message}`));
@@ -71,7 +71,6 @@ export async function launchBrowser(context: Mocha.Context): Promise<TestBrowser
     },
     async close() {
       await browser.close();
-      rmSync(userDataDir, { recursive: true, force: true });
     },
   };
 }

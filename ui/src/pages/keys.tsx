@@ -67,7 +67,11 @@ function KeyRow(props: { k: Key; open: (dialog: Dialog) => void }) {
 export function Keys(props: { session: Session; createOnOpen?: boolean }) {
   const keys = useData(() => api<{ data: Key[] }>(props.session, '/admin/keys'), []);
   const [dialog, setDialog] = useState<Dialog>(props.createOnOpen ? { kind: 'create' } : undefined);
-  const close = () => setDialog(undefined);
+  const close = () => {
+    // `#/keys?create=1` (the overview's "Create a key") opens the form once; a reload must not open it again.
+    if (location.hash.includes('?')) history.replaceState(null, '', '#/keys');
+    setDialog(undefined);
+  };
   const list = keys.data?.data ?? [];
   return (
     <section>

@@ -1,0 +1,243 @@
+/**
+ * The dashboard in a real browser (Chromium via playwright-core), used as an operator and a key owner would: sign in
+ * both ways and with a wrong token, create a key and call with it through the openai SDK, see it on Usage and
+ * Overview, export CSV, top up, revoke after a confirmation, sign out. Throughout: a hostile key name stays text, no
+ * dialog fires, no URL ever holds a token, and no page logs a console error. DASHBOARD_SCREENSHOTS=dir saves PNGs.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { APIError } from 'openai';
+import type { Page } from 'playwright-core';
+import { launchBrowser, type TestBrowser, type WatchedPage } from '../helpers/browser.ts';
+import { ADMIN_TOKEN, startDashboardGateway, type DashboardGateway } from '../helpers/dashboard.ts';
+import { eventually, usageMark } from '../helpers/gateway.ts';
+
+const XSS_NAME = '<img src=x onerror=alert(1)>';
+const LLAMA = 'meta-llama/Llama-3.1-8B-Instruct';
+const HI = [{ role: 'user' as const, content: 'Hi' }];
+const SHOTS = process.env.DASHBOARD_SCREENSHOTS;
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function signIn(page: Page, url: string, token: string): Promise<void> {
+  await page.goto(`${url}/ui`);
+  await page.fill('input[name=token]', token);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('nav.top');
+}
+
+/** Waits until the usage table shows `count` rows (the filters apply as they change). */
+async function rowCount(page: Page, count: number): Promise<void> {
+  await eventually(async () => (await page.locator('tr[data-request-id]').count()) === count);
+}
+
+/** The text of a stat card. */
+async function stat(page: Page, id: string): Promise<string> {
+  return (await page.locator(`[data-testid=${id}] .stat-value`).textContent()) ?? '';
+}
+
+describe('dashboard in a browser', function () {
+  let d: DashboardGateway;
+  let browser: TestBrowser;
+  let operator: WatchedPage;
+  const tokens: string[] = [ADMIN_TOKEN];
+  const watched: WatchedPage[] = [];
+  let secret = '';
+  let keyId = '';
+
+  before(async function () {
+    browser = await launchBrowser(this);
+    d = await startDashboardGateway();
+    operator = await browser.page();
+    watched.push(operator);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await d?.close();
+  });
+
+  it('says so when the token is wrong, and stays signed out', async () => {
+    const refused = await browser.page();
+    const { page } = refused;
+    await page.goto(`${d.gateway.url}/ui`);
+    await shot(page, 'sign-in');
+    await page.fill('input[name=token]', 'not-the-admin-token');
+    await page.click('button[type=submit]');
+    await page.getByRole('alert').waitFor();
+    assert.match((await page.getByRole('alert').textContent()) ?? '', /Wrong admin token/);
+    await page.fill('input[name=token]', `sk-sy-${'x'.repeat(43)}`);
+    await page.click('button[type=submit]');
+    await page.getByText('This gateway key was not accepted').waitFor();
+    assert.equal(await page.evaluate('sessionStorage.length'), 0);
+    // The browser logs each refused call; nothing else may go wrong on this page.
+    assert.deepEqual(refused.errors, Array(2).fill('Failed to load resource: the server responded with a status of 401 (Unauthorized)'));
+    assert.deepEqual(refused.dialogs, []);
+    await refused.context.close();
+  });
+
+  it('operator: a new gateway shows what to do first, then a key created in the UI shows its secret once', async () => {
+    const { page, context } = operator;
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: d.gateway.url });
+    await signIn(page, d.gateway.url, ADMIN_TOKEN);
+    await page.getByText('No keys yet').waitFor();
+    await shot(page, 'overview-empty');
+    await page.getByRole('link', { name: 'Create a key' }).click();
+    await page.getByRole('dialog', { name: 'Create a key' }).waitFor();
+    await page.fill('input[name=name]', XSS_NAME);
+    await page.fill('input[name=credits_usd]', '1');
+    await page.fill('input[name=rpm]', '100');
+    await page.fill('input[name=models]', 'meta-llama/*, gpt-4o*');
+    await page.getByRole('dialog').getByRole('button', { name: 'Create key' }).click();
+    secret = (await page.getByTestId('new-secret').textContent()) ?? '';
+    assert.match(secret, /^sk-sy-[0-9A-Za-z]{43}$/);
+    tokens.push(secret);
+    await shot(page, 'key-created');
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), secret);
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    await page.locator('.key-name').first().waitFor();
+    assert.equal((await page.content()).includes(secret), false, 'the secret is gone once the dialog closes');
+    await page.reload();
+    await page.locator('.key-name').first().waitFor();
+    assert.equal((await page.content()).includes(secret), false);
+    keyId = (await page.locator('tr[data-key-id]').first().getAttribute('data-key-id')) ?? '';
+  });
+
+  it('shows a hostile key name as text: no element, no dialog', async () => {
+    const { page } = operator;
+    assert.equal(await page.locator('.key-name').first().textContent(), XSS_NAME);
+    assert.equal(await page.locator('img').count(), 0);
+    assert.deepEqual(operator.dialogs, []);
+  });
+
+  it('the key works with the openai SDK, and its calls appear on Usage and Overview with the right numbers', async () => {
+    const client = d.gateway.client(secret);
+    for (let i = 0; i < 2; i++) await client.chat.completions.create({ model: LLAMA, messages: HI });
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: HI, stream: true });
+    for await (const _chunk of stream);
+    // Outside the key's model globs: refused, and counted as an error.
+    await assert.rejects(client.chat.completions.create({ model: 'org/other', messages: HI }), (error: APIError) => error.status === 403);
+    await usageMark(d.gateway);
+    const rows = await d.gateway.running.deps.db('usage').select();
+    const { page } = operator;
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByTestId('stat-requests').waitFor();
+    assert.equal(await stat(page, 'stat-requests'), String(rows.length));
+    assert.equal(await stat(page, 'stat-error-rate'), '25.0%');
+    const tokens = rows.reduce((sum, row) => sum + row.prompt_tokens + row.completion_tokens, 0);
+    assert.equal(await stat(page, 'stat-tokens'), String(tokens));
+    const costMicro = rows.reduce((sum, row) => sum + Number(row.cost_micro), 0);
+    assert.equal(await stat(page, 'stat-spend'), `$${(costMicro / 1e6).toFixed(6)}`);
+    assert.equal(await page.locator('.uplot').count(), 2);
+    await shot(page, 'overview');
+
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.locator('tr[data-request-id]').first().waitFor();
+    assert.equal(await page.locator('tr[data-request-id]').count(), 4);
+    assert.equal(await page.locator('tr[data-request-id]').first().getAttribute('data-request-id'), rows.at(-1).request_id, 'newest first');
+  });
+
+  it('filters usage and exports exactly the filtered rows as CSV', async () => {
+    const { page } = operator;
+    await page.selectOption('select[name=status]', 'error');
+    await rowCount(page, 1);
+    assert.match((await page.locator('tr[data-request-id] .status').textContent()) ?? '', /403/);
+    await page.selectOption('select[name=status]', '');
+    await page.selectOption('select[name=model]', LLAMA);
+    await rowCount(page, 2);
+    await shot(page, 'usage');
+    const shown = await page.locator('tr[data-request-id]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-request-id')));
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    assert.match(download.suggestedFilename(), /^switchyard-usage-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = readFileSync((await download.path())!, 'utf8').trimEnd().split('\r\n');
+    assert.equal(csv.length, 3);
+    assert.deepEqual(
+      csv.slice(1).map((line) => line.split(',')[1]),
+      shown,
+    );
+    assert.ok(csv.slice(1).every((line) => line.includes(`,${XSS_NAME},`) && line.includes(`,${LLAMA},`)));
+  });
+
+  it('tops a key up and revokes it only after the confirmation', async () => {
+    const { page } = operator;
+    await page.getByRole('link', { name: 'Keys' }).click();
+    const row = page.locator(`tr[data-key-id="${keyId}"]`);
+    await row.getByRole('button', { name: 'Top up' }).click();
+    await page.fill('input[name=amount]', '2.5');
+    await page.getByRole('button', { name: 'Add credits' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    const balance = async () => ((await (await fetch(`${d.gateway.url}/admin/keys`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { data: { id: string; balance_usd: number }[] }).data.find((k) => k.id === keyId)!.balance_usd;
+    const expected = await balance();
+    assert.ok(expected > 3.49 && expected < 3.5, String(expected));
+    await row.locator('td.num', { hasText: `$${expected.toFixed(2)}` }).waitFor();
+    await shot(page, 'keys');
+
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await row.locator('.badge').textContent(), 'active');
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await shot(page, 'revoke-confirm');
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
+    await row.locator('.badge.bad').waitFor();
+    assert.equal(await row.locator('.badge').textContent(), 'revoked');
+    await assert.rejects(d.gateway.client(secret).chat.completions.create({ model: LLAMA, messages: HI }), (error: APIError) => error.status === 401);
+  });
+
+  it('lists the providers with their plugin, models and whether their key is set', async () => {
+    const { page } = operator;
+    await page.getByRole('link', { name: 'Providers' }).click();
+    await page.locator('tr[data-provider]').first().waitFor();
+    const cells = await page.locator('tr[data-provider]').evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll('td')].slice(0, 4).map((cell) => cell.textContent)));
+    assert.deepEqual(cells, [
+      ['openai', 'openai', 'gpt-*, text-embedding-*', 'set'],
+      ['huggingface', 'huggingface', '*/*', 'set'],
+      ['local', 'openai-compatible', 'llama3*', 'not set'],
+    ]);
+    await shot(page, 'providers');
+  });
+
+  it('key owner: signs in with the key, sees balance, trial left, spend per day and the latest requests', async () => {
+    const owned = await d.gateway.createKey({ name: 'owner-key', credits_usd: 2, trial_tokens: 5000 });
+    tokens.push(owned.secret);
+    const client = d.gateway.client(owned.secret);
+    for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: LLAMA, messages: HI });
+    await usageMark(d.gateway);
+    const owner = await browser.page();
+    watched.push(owner);
+    await signIn(owner.page, d.gateway.url, owned.secret);
+    await owner.page.locator('tr[data-request-id]').first().waitFor();
+    assert.equal(await owner.page.locator('tr[data-request-id]').count(), 3);
+    const usage = (await (await fetch(`${d.gateway.url}/v1/usage`, { headers: { authorization: `Bearer ${owned.secret}` } })).json()) as { balance_usd: number; trial_tokens_remaining: number };
+    assert.equal(await stat(owner.page, 'owner-balance'), `$${usage.balance_usd.toFixed(2)}`);
+    assert.equal(await stat(owner.page, 'owner-trial'), usage.trial_tokens_remaining.toLocaleString('en-US'));
+    assert.equal(await owner.page.locator('.uplot').count(), 1);
+    assert.equal(await owner.page.getByRole('link', { name: 'Keys' }).count(), 0, 'an owner sees no operator pages');
+    await shot(owner.page, 'owner');
+  });
+
+  it('sign out forgets the token: the sign-in form comes back, also after a reload', async () => {
+    const { page } = operator;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('input[name=token]').waitFor();
+    assert.equal(await page.evaluate('sessionStorage.length'), 0);
+    await page.reload();
+    await page.locator('input[name=token]').waitFor();
+    assert.equal(await page.locator('nav.top').count(), 0);
+  });
+
+  it('no URL ever held a token, no dialog fired and no page logged a console error', () => {
+    for (const entry of watched) {
+      assert.deepEqual(entry.errors, []);
+      assert.deepEqual(entry.dialogs, []);
+      for (const url of entry.urls) for (const token of tokens) assert.equal(url.includes(token), false, url);
+      assert.ok(entry.urls.length > 5);
+    }
+  });
+});
