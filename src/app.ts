@@ -44,6 +44,8 @@ export interface AppDeps {
   redis?: { sendCommand: SendCommand; ping: () => Promise<unknown> };
   /** True once shutdown has begun. */
   draining: () => boolean;
+  /** The clock for budget periods and key expiry (tests move it); Date.now by default. */
+  now?: () => number;
 }
 
 /** Model-call endpoints and the operation that serves each. */
@@ -97,7 +99,7 @@ export function createApp(deps: AppDeps): Express {
   routes.set('/health', ['GET']).set('/metrics', ['GET']);
 
   if (config.admin.token) {
-    app.use('/admin', security, routeLabel('admin'), adminRouter({ db: deps.db, token: config.admin.token, keyCache: deps.keyCache, jsonBody: body }));
+    app.use('/admin', security, routeLabel('admin'), adminRouter({ db: deps.db, token: config.admin.token, keyCache: deps.keyCache, jsonBody: body, now: deps.now }));
     routes.set('/admin/keys', ['GET', 'POST']).set('/admin/usage', ['GET']);
     app.use('/admin', security, routeLabel('admin'), dashboardAdminRouter({ db: deps.db, token: config.admin.token, registry: deps.registry, logger }));
     for (const path of ['/admin/overview', '/admin/usage/rows', '/admin/usage/export', '/admin/usage/facets', '/admin/providers']) routes.set(path, ['GET']);
@@ -106,7 +108,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/ui', routeLabel('ui'), uiRouter());
   routes.set('/ui', ['GET']);
 
-  const auth = authenticate(deps.keyCache);
+  const auth = authenticate(deps.keyCache, deps.now);
   const limit = rateLimiter({ config: config.rate_limit, logger, metrics, sendCommand: deps.redis?.sendCommand });
   const proxyDeps: ProxyDeps = {
     registry: deps.registry,
@@ -124,7 +126,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use('/v1/models', routeLabel('models'), auth);
   app.use(modelsRouter(deps.catalog));
-  app.get('/v1/usage', routeLabel('usage'), auth, usageHandler(deps.db));
+  app.get('/v1/usage', routeLabel('usage'), auth, usageHandler(deps.db, deps.now));
   app.use('/v1/usage', routeLabel('usage'), auth, dashboardOwnerRouter(deps.db));
   routes.set('/v1/models', ['GET']).set('/v1/usage', ['GET']).set('/v1/usage/daily', ['GET']).set('/v1/usage/requests', ['GET']);
 

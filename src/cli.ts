@@ -3,17 +3,21 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from './config/env-substitute.ts';
 import { loadConfig, resolveConfigPath, type Config } from './config/load.ts';
 import { createDb, migrate, type Db } from './db/knex.ts';
-import { creditsAdd, keysCreate, keysList, keysRevoke, UsageError, usageReport, type Print } from './cli/commands.ts';
+import { creditsAdd, keysCreate, keysList, keysRevoke, keysUpdate, UsageError, usageReport, type Print } from './cli/commands.ts';
+import { parseKeyUpdate } from './cli/key-options.ts';
 import { serve } from './serve.ts';
 
 const HELP = `usage: switchyard <command> [options]
 
   serve [--port N]                       run the gateway (what npm start does)
-  keys create --name NAME [--credits USD] [--trial-tokens N] [--rpm N] [--models GLOB,...] [--json]
+  keys create --name NAME [--credits USD] [--trial-tokens N] [--rpm N] [--tpm N] [--models GLOB,...]
+              [--budget USD] [--budget-period day|week|month] [--expires 2027-01-31|30d] [--json]
+  keys update ID [--name NAME] [--rpm N] [--tpm N] [--models GLOB,...] [--budget USD]
+              [--budget-period day|week|month] [--expires DATE|30d] [--json]   (none clears a limit)
   keys list [--json]
   keys revoke ID
   credits add ID USD
-  usage [--key ID] [--since ISO] [--group-by model|day|key] [--json]
+  usage [--key ID] [--since ISO] [--until ISO] [--limit N] [--group-by model|day|key] [--json]
   migrate                                apply database migrations
 
 Every command takes --config PATH (default: $SWITCHYARD_CONFIG or config/gateway.yaml).`;
@@ -25,7 +29,13 @@ const OPTIONS = {
   credits: { type: 'string' },
   'trial-tokens': { type: 'string' },
   rpm: { type: 'string' },
+  tpm: { type: 'string' },
   models: { type: 'string' },
+  budget: { type: 'string' },
+  'budget-period': { type: 'string' },
+  expires: { type: 'string' },
+  until: { type: 'string' },
+  limit: { type: 'string' },
   key: { type: 'string' },
   since: { type: 'string' },
   'group-by': { type: 'string' },
@@ -89,7 +99,9 @@ async function dispatch(db: Db, command: string, sub: string | undefined, rest: 
       print('Migrations are up to date.');
       return;
     case 'keys create':
-      return keysCreate(db, { name: values.name as string, credits: values.credits as string, trialTokens: values['trial-tokens'] as string, rpm: values.rpm as string, models: values.models as string, json }, print);
+      return keysCreate(db, { ...keyFlags(values), credits: values.credits as string, trialTokens: values['trial-tokens'] as string, json }, print);
+    case 'keys update':
+      return keysUpdate(db, rest[0], parseKeyUpdate(keyFlags(values)), json, print);
     case 'keys list':
       return keysList(db, json, print);
     case 'keys revoke':
@@ -97,8 +109,14 @@ async function dispatch(db: Db, command: string, sub: string | undefined, rest: 
     case 'credits add':
       return creditsAdd(db, rest[0], rest[1], print);
     case 'usage':
-      return usageReport(db, { key: values.key as string, since: values.since as string, groupBy: values['group-by'] as string, json }, print);
+      return usageReport(db, { key: values.key as string, since: values.since as string, until: values.until as string, limit: values.limit as string, groupBy: values['group-by'] as string, json }, print);
     default:
       throw new UsageError(`unknown command '${route}'\n\n${HELP}`);
   }
+}
+
+/** The key options `keys create` and `keys update` share, as typed. */
+function keyFlags(values: Record<string, string | boolean | undefined>) {
+  const text = (name: string) => values[name] as string | undefined;
+  return { name: text('name'), rpm: text('rpm'), tpm: text('tpm'), models: text('models'), budget: text('budget'), budgetPeriod: text('budget-period'), expires: text('expires') };
 }

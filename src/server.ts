@@ -12,6 +12,7 @@ import type { LeaseBook } from './metering/lease-book.ts';
 import { Meter } from './metering/meter.ts';
 import { PriceBook } from './metering/pricing.ts';
 import { startMetering } from './metering/start-metering.ts';
+import { tokenLimiter } from './metering/start-token-limiter.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { loadProviders, type LoadedProvider } from './plugins/loader.ts';
 import { ProviderRegistry } from './plugins/registry.ts';
@@ -34,6 +35,8 @@ export interface StartOptions {
   port?: number;
   host?: string;
   logger?: Logger;
+  /** The clock for budget periods and key expiry; tests inject one to cross midnight without waiting. */
+  now?: () => number;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -49,18 +52,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const redis = config.rate_limit.store === 'redis' ? await connectRedis(config.rate_limit.redis_url, logger) : undefined;
     if (redis) closers.unshift(() => redis.close());
     let draining = false;
+    const metrics = new GatewayMetrics(() => metering.writer.pending);
     const deps: AppDeps = {
       config,
       db,
       logger,
-      metrics: new GatewayMetrics(() => metering.writer.pending),
+      metrics,
       registry,
-      meter: new Meter(metering.leases, priceBooks(config, providers), metering.writer),
+      meter: new Meter(metering.leases, priceBooks(config, providers), metering.writer, { now: options.now, tokenLimiter: tokenLimiter(config.rate_limit, redis, logger, metrics) }),
       writer: metering.writer,
       keyCache: new KeyCache(db, config.metering.key_cache_ttl_ms),
       catalog: new ModelCatalog(providers, logger),
       redis,
       draining: () => draining,
+      now: options.now,
     };
     const server = createHttpServer(config.server, createApp(deps));
     const inFlight = trackInFlight(server);

@@ -85,6 +85,12 @@ export class TrialExhaustedError extends GatewayError {
   }
 }
 
+export class BudgetExceededError extends GatewayError {
+  constructor(message: string) {
+    super(402, 'insufficient_quota', 'budget_exceeded', message);
+  }
+}
+
 export class ModelNotAllowedError extends GatewayError {
   constructor(model: string) {
     super(403, 'permission_error', 'model_not_allowed', `This key may not use the model '${model}'.`, { param: 'model' });

@@ -2,16 +2,18 @@
  * LeaseBook: reservations without a database round trip. Per key, this instance holds a lease (money and trial
  * tokens already taken off the key's balance); a request reserves its worst case from the lease in memory, and only
  * when the lease runs short is it grown by one conditional update. Leases grow ahead of demand (doubling under load)
- * and go back to the key when idle, so a nearly spent key degrades to one exact update per request.
+ * and go back to the key when idle, so a nearly spent key degrades to one exact update per request. A key with a
+ * budget gets one lease per period: when a period ends its lease goes idle and back, and the next request grows a
+ * lease against the new period, while requests that began in the old one still settle against the old lease.
  */
 import { GatewayError, ServiceUnavailableError } from '../errors/gateway-error.ts';
 import { isConnectionError } from '../db/sql.ts';
 import type { Db } from '../db/knex.ts';
 import type { Logger } from '../logging.ts';
-import { growLease, refusal, returnLease, type LeaseRef, type Settlement } from './ledger.ts';
+import { CREDITS_ONLY, growLease, refusal, returnLease, type LeaseRef, type LeaseScope, type Settlement } from './ledger.ts';
 
 /** What one request holds until it settles. */
-export interface Hold {
+export interface Hold extends LeaseScope {
   keyId: string;
   leaseId: string;
   micro: number;
@@ -58,14 +60,14 @@ export class LeaseBook {
   }
 
   /** Holds `micro` and `tokens` for one request, growing the lease when it is short; throws the 402 otherwise. */
-  async reserve(keyId: string, micro: number, tokens: number): Promise<Hold> {
+  async reserve(keyId: string, micro: number, tokens: number, scope: LeaseScope = CREDITS_ONLY): Promise<Hold> {
     for (;;) {
-      const lease = this.leaseOf(keyId);
+      const lease = this.leaseOf(keyId, scope);
       if (available(lease, 'Micro') >= micro && available(lease, 'Tokens') >= tokens) {
         lease.heldMicro += micro;
         lease.heldTokens += tokens;
         lease.lastActive = Date.now();
-        return { keyId, leaseId: lease.id, micro, tokens };
+        return { keyId, leaseId: lease.id, micro, tokens, fromBalance: lease.fromBalance, budgetPeriod: lease.budgetPeriod };
       }
       if (lease.busy) {
         await lease.busy.catch(() => undefined);
@@ -76,11 +78,13 @@ export class LeaseBook {
     }
   }
 
-  private leaseOf(keyId: string): Lease {
-    let lease = this.leases.get(keyId);
+  /** The lease of a key in a scope; its id names the scope, so a new period (or a key gaining credits) is a new lease. */
+  private leaseOf(keyId: string, scope: LeaseScope): Lease {
+    const id = scope.budgetPeriod === null && scope.fromBalance ? `${this.instanceId}:${keyId}` : `${this.instanceId}:${keyId}:${scope.fromBalance ? 'b' : 'u'}${scope.budgetPeriod ?? ''}`;
+    let lease = this.leases.get(id);
     if (!lease) {
-      lease = { id: `${this.instanceId}:${keyId}`, keyId, instanceId: this.instanceId, leasedMicro: 0, leasedTokens: 0, heldMicro: 0, heldTokens: 0, owedMicro: 0, owedTokens: 0, lastActive: Date.now(), grownAt: 0, busy: undefined };
-      this.leases.set(keyId, lease);
+      lease = { id, keyId, instanceId: this.instanceId, ...scope, leasedMicro: 0, leasedTokens: 0, heldMicro: 0, heldTokens: 0, owedMicro: 0, owedTokens: 0, lastActive: Date.now(), grownAt: 0, busy: undefined };
+      this.leases.set(id, lease);
     }
     return lease;
   }
@@ -103,7 +107,7 @@ export class LeaseBook {
     } catch (error) {
       throw new ServiceUnavailableError(isConnectionError(error) ? 'The gateway database is unavailable; try again shortly.' : 'The gateway could not reserve credits; try again shortly.');
     }
-    throw await refusal(this.db, lease.keyId, micro, tokens, available(lease, 'Micro'), available(lease, 'Tokens')).catch((error: unknown) => {
+    throw await refusal(this.db, lease, micro, tokens, available(lease, 'Micro'), available(lease, 'Tokens')).catch((error: unknown) => {
       if (error instanceof GatewayError) return error;
       return new ServiceUnavailableError('The gateway database is unavailable; try again shortly.');
     });
@@ -111,21 +115,21 @@ export class LeaseBook {
 
   /** Ends a hold: what was not charged stays in the lease for the next request; the charge is owed until committed. */
   settle(hold: Hold, requestId: string, chargedMicro: number, chargedTokens: number): Settlement {
-    const lease = this.leaseOf(hold.keyId);
+    const lease = this.leaseOf(hold.keyId, hold);
     lease.heldMicro -= hold.micro;
     lease.heldTokens -= hold.tokens;
     lease.owedMicro += chargedMicro;
     lease.owedTokens += chargedTokens;
     lease.lastActive = Date.now();
-    return { requestId, keyId: hold.keyId, leaseId: hold.leaseId, chargedMicro, chargedTokens };
+    return { requestId, keyId: hold.keyId, leaseId: hold.leaseId, chargedMicro, chargedTokens, fromBalance: hold.fromBalance, budgetPeriod: hold.budgetPeriod };
   }
 
   /** Called by the usage writer once settlements are in the database. */
   committed(settlements: readonly Settlement[], missing: ReadonlySet<string>): void {
     for (const settlement of settlements) {
-      const lease = this.leases.get(settlement.keyId);
-      // Rows replayed from a spill file were reserved by another (earlier) instance's lease.
-      if (!lease || lease.id !== settlement.leaseId) continue;
+      // Rows replayed from a spill file were reserved by another (earlier) instance's lease: not in this map.
+      const lease = this.leases.get(settlement.leaseId);
+      if (!lease) continue;
       lease.owedMicro -= settlement.chargedMicro;
       lease.owedTokens -= settlement.chargedTokens;
       if (!missing.has(lease.id)) {
@@ -148,12 +152,11 @@ export class LeaseBook {
   }
 
   private forget(leaseId: string): void {
-    for (const lease of this.leases.values()) {
-      if (lease.id !== leaseId) continue;
-      this.logger.warn('lease lost; it was released while this instance held it', { keyId: lease.keyId });
-      lease.leasedMicro = 0;
-      lease.leasedTokens = 0;
-    }
+    const lease = this.leases.get(leaseId);
+    if (!lease) return;
+    this.logger.warn('lease lost; it was released while this instance held it', { keyId: lease.keyId });
+    lease.leasedMicro = 0;
+    lease.leasedTokens = 0;
   }
 
   /** Gives back every lease with nothing held or owed that has been unused for `idleMs` (0: all of them). */
@@ -167,7 +170,7 @@ export class LeaseBook {
       lease.leasedMicro = 0;
       lease.leasedTokens = 0;
       lease.busy = returnLease(this.db, lease)
-        .then(() => void this.leases.delete(lease.keyId))
+        .then(() => void this.leases.delete(lease.id))
         .catch((error: Error) => {
           lease.leasedMicro += leasedMicro;
           lease.leasedTokens += leasedTokens;

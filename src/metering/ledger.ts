@@ -3,21 +3,34 @@
  * tokens) moved off the key's balance by one conditional update, recorded as a row in `reservations`. Requests
  * reserve from the lease in memory (see lease-book.ts); settlements take their charges off the lease row in the
  * same transaction as the usage rows and ledger entries. A CHECK constraint keeps balances ≥ 0 whatever happens.
+ * A key with a budget counts its leases against the current period in `budget_usage` the same way: a lease grows
+ * only while the period's held-plus-spent money stays within the budget.
  */
 import { isPostgres, type Db } from '../db/knex.ts';
 import { bulkInsert, type BulkTable } from '../db/bulk-insert.ts';
 import { rows, type Queryable } from '../db/sql.ts';
-import { InsufficientCreditsError, InvalidApiKeyError, TrialExhaustedError, type GatewayError } from '../errors/gateway-error.ts';
+import { BudgetExceededError, InsufficientCreditsError, InvalidApiKeyError, TrialExhaustedError, type GatewayError } from '../errors/gateway-error.ts';
+import { budgetPeriodAt, periodAdjective, type BudgetPeriodKind } from './budget-period.ts';
 
-export interface LeaseRef {
-  /** `reservations.id`: one lease per instance and key. */
+/** Where a lease's money comes from and what it counts against. */
+export interface LeaseScope {
+  /** Whether the money comes off the key's credit balance (false: an unmetered key with a budget). */
+  fromBalance: boolean;
+  /** The budget period (`budget-period.ts` id) the money counts against; null: the key has no budget. */
+  budgetPeriod: string | null;
+}
+
+export const CREDITS_ONLY: LeaseScope = { fromBalance: true, budgetPeriod: null };
+
+export interface LeaseRef extends LeaseScope {
+  /** `reservations.id`: one lease per instance, key and scope. */
   id: string;
   keyId: string;
   instanceId: string;
 }
 
 /** What one finished request owes, charged against the lease it reserved from. Never more than it held. */
-export interface Settlement {
+export interface Settlement extends LeaseScope {
   requestId: string;
   keyId: string;
   leaseId: string;
@@ -34,63 +47,134 @@ const TAKE = `UPDATE api_keys SET balance_micro = balance_micro - ?, trial_token
   WHERE id = ? AND revoked = ? AND (balance_micro IS NULL OR balance_micro >= ?) AND (trial_tokens IS NULL OR trial_tokens >= ?)
   RETURNING id`;
 
-const ADD_TO_LEASE = `INSERT INTO reservations (id, key_id, amount_micro, tokens, instance_id, expires_at, created_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?)
+const ADD_TO_LEASE = `INSERT INTO reservations (id, key_id, amount_micro, tokens, instance_id, expires_at, created_at, budget_period, from_balance)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (id) DO UPDATE SET amount_micro = reservations.amount_micro + excluded.amount_micro,
     tokens = reservations.tokens + excluded.tokens, expires_at = excluded.expires_at`;
 
+const OPEN_PERIOD = 'INSERT INTO budget_usage (key_id, period, used_micro) VALUES (?, ?, 0) ON CONFLICT (key_id, period) DO NOTHING';
+
+/** Counts `micro` against the period when the budget (as it is now) still covers it. */
+const TAKE_BUDGET = `UPDATE budget_usage SET used_micro = used_micro + ?
+  WHERE key_id = ? AND period = ? AND used_micro + ? <= (SELECT budget_micro FROM api_keys WHERE id = ?)
+  RETURNING key_id`;
+
+/** Thrown inside a transaction to roll back what it took when a later step cannot be covered. */
+class NotCovered extends Error {}
+
 /**
- * Moves `micro` and `tokens` from the key's balance into the lease, atomically, or does nothing and returns false
- * when the key cannot cover them (or is revoked).
+ * Moves `micro` and `tokens` from the key's balance (and budget period) into the lease, atomically, or does
+ * nothing and returns false when the key cannot cover them (or is revoked).
  */
 export async function growLease(db: Db, lease: LeaseRef, micro: number, tokens: number, ttlMs: number): Promise<boolean> {
   const now = Date.now();
-  const take = [micro, tokens, lease.keyId, false, micro, tokens];
-  const add = [lease.id, lease.keyId, micro, tokens, lease.instanceId, now + ttlMs, now];
-  if (isPostgres(db)) {
+  const take = [lease.fromBalance ? micro : 0, tokens, lease.keyId, false, lease.fromBalance ? micro : 0, tokens];
+  const add = [lease.id, lease.keyId, micro, tokens, lease.instanceId, now + ttlMs, now, lease.budgetPeriod, lease.fromBalance];
+  if (isPostgres(db) && lease.budgetPeriod === null) {
     // One statement, one round trip: the update and the lease row commit together or not at all.
     const taken = await rows<{ id: string }>(
       db,
-      `WITH taken AS (${TAKE}) ${ADD_TO_LEASE.replace('VALUES (?, ?, ?, ?, ?, ?, ?)', 'SELECT ?, ?, ?, ?, ?, ?, ? FROM taken')} RETURNING id`,
+      `WITH taken AS (${TAKE}) ${ADD_TO_LEASE.replace('VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', 'SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? FROM taken')} RETURNING id`,
       [...take, ...add],
     );
     return taken.length > 0;
   }
-  return db.transaction(async (trx) => {
-    if ((await rows(trx, TAKE, take)).length === 0) return false;
-    await trx.raw(ADD_TO_LEASE, add);
-    return true;
-  });
+  try {
+    return await db.transaction(async (trx) => {
+      if ((await rows(trx, TAKE, take)).length === 0) return false;
+      if (lease.budgetPeriod !== null) await takeBudget(trx, lease.keyId, lease.budgetPeriod, micro);
+      await trx.raw(ADD_TO_LEASE, add);
+      return true;
+    });
+  } catch (error) {
+    if (error instanceof NotCovered) return false;
+    throw error;
+  }
 }
 
-/** Gives a lease back to its key's balance and deletes it. */
+/** Counts `micro` against the key's period, or throws NotCovered (rolling back the transaction). */
+async function takeBudget(trx: Queryable, keyId: string, period: string, micro: number): Promise<void> {
+  await trx.raw(OPEN_PERIOD, [keyId, period]);
+  if ((await rows(trx, TAKE_BUDGET, [micro, keyId, period, micro, keyId])).length === 0) throw new NotCovered();
+}
+
+interface ReleasedLease {
+  key_id: string;
+  amount_micro: number | string;
+  tokens: number | string;
+  budget_period: string | null;
+  from_balance: boolean | number;
+}
+
+/** Gives a lease back to its key's balance (and budget period) and deletes it. */
 export async function returnLease(db: Db, lease: LeaseRef): Promise<void> {
   await db.transaction(async (trx) => {
-    const [row] = await rows<{ amount_micro: number; tokens: number }>(trx, 'DELETE FROM reservations WHERE id = ? RETURNING amount_micro, tokens', [lease.id]);
-    if (row) await refund(trx, lease.keyId, Number(row.amount_micro), Number(row.tokens));
+    const released = await rows<ReleasedLease>(trx, 'DELETE FROM reservations WHERE id = ? RETURNING key_id, amount_micro, tokens, budget_period, from_balance', [lease.id]);
+    await refund(trx, released);
   });
 }
 
-async function refund(trx: Queryable, keyId: string, micro: number, tokens: number): Promise<void> {
-  if (micro === 0 && tokens === 0) return;
-  await trx.raw('UPDATE api_keys SET balance_micro = balance_micro + ?, trial_tokens = trial_tokens + ? WHERE id = ?', [micro, tokens, keyId]);
+/** Puts released leases' money and tokens back where they came from, one update per key (and period). */
+async function refund(trx: Queryable, released: readonly ReleasedLease[]): Promise<void> {
+  const toKeys = new Map<string, { micro: number; tokens: number }>();
+  const toPeriods = new Map<string, { keyId: string; period: string; micro: number }>();
+  for (const row of released) {
+    const sum = toKeys.get(row.key_id) ?? { micro: 0, tokens: 0 };
+    if (row.from_balance) sum.micro += Number(row.amount_micro);
+    sum.tokens += Number(row.tokens);
+    toKeys.set(row.key_id, sum);
+    if (row.budget_period !== null) {
+      const id = `${row.key_id} ${row.budget_period}`;
+      const period = toPeriods.get(id) ?? { keyId: row.key_id, period: row.budget_period, micro: 0 };
+      period.micro += Number(row.amount_micro);
+      toPeriods.set(id, period);
+    }
+  }
+  for (const [keyId, { micro, tokens }] of toKeys) {
+    if (micro === 0 && tokens === 0) continue;
+    await trx.raw('UPDATE api_keys SET balance_micro = balance_micro + ?, trial_tokens = trial_tokens + ? WHERE id = ?', [micro, tokens, keyId]);
+  }
+  for (const { keyId, period, micro } of toPeriods.values()) {
+    if (micro > 0) await trx.raw('UPDATE budget_usage SET used_micro = used_micro - ? WHERE key_id = ? AND period = ?', [micro, keyId, period]);
+  }
 }
 
-/** The 402 (or 401) that explains why a key cannot cover `micro` and `tokens` beyond what this instance holds. */
-export async function refusal(db: Db, keyId: string, micro: number, tokens: number, heldMicro: number, heldTokens: number): Promise<GatewayError> {
-  const key = await db('api_keys').select('balance_micro', 'trial_tokens', 'revoked').where({ id: keyId }).first();
+/**
+ * The 402 (or 401) that explains why a key cannot cover `micro` and `tokens` beyond what this instance's lease
+ * still has (`heldMicro`, `heldTokens`).
+ */
+export async function refusal(db: Db, lease: LeaseRef, micro: number, tokens: number, heldMicro: number, heldTokens: number): Promise<GatewayError> {
+  const key = await db('api_keys').select('balance_micro', 'trial_tokens', 'revoked', 'budget_micro', 'budget_period').where({ id: lease.keyId }).first();
   if (!key || key.revoked) return new InvalidApiKeyError('This gateway key has been revoked.');
   if (key.trial_tokens !== null && Number(key.trial_tokens) + heldTokens < tokens) {
     return new TrialExhaustedError(`Trial allowance exhausted: this request may use up to ${tokens} tokens and the key has ${Number(key.trial_tokens) + heldTokens} left.`);
+  }
+  const creditsShort = lease.fromBalance && key.balance_micro !== null && Number(key.balance_micro) + heldMicro < micro;
+  // Not the credits: the budget refused (other instances' leases may have moved since, so it is not re-judged).
+  if (!creditsShort && lease.budgetPeriod !== null) {
+    const period = await db('budget_usage').select('used_micro').where({ key_id: lease.keyId, period: lease.budgetPeriod }).first();
+    const left = Math.min(Number(key.budget_micro ?? 0) - Number(period?.used_micro ?? 0) + heldMicro, micro - 1);
+    return budgetRefusal(key.budget_period as BudgetPeriodKind, lease.budgetPeriod, Number(key.budget_micro ?? 0), left, micro);
   }
   const left = (Number(key.balance_micro) + heldMicro) / 1e6;
   return new InsufficientCreditsError(`Insufficient credits: this request may cost up to $${(micro / 1e6).toFixed(6)} and the key has $${left.toFixed(6)} left.`);
 }
 
+/** 402 budget_exceeded, saying when the budget resets: the end of the period the lease counts against. */
+function budgetRefusal(kind: BudgetPeriodKind, periodId: string, budgetMicro: number, leftMicro: number, micro: number): GatewayError {
+  const start = Date.parse(`${periodId.slice(1)}T00:00:00Z`);
+  const kindOfId = ({ d: 'day', w: 'week', m: 'month' } as const)[periodId[0] as 'd' | 'w' | 'm'] ?? kind;
+  const resets = new Date(budgetPeriodAt(kindOfId, start).end).toISOString();
+  return new BudgetExceededError(
+    `Budget exceeded: this key's ${periodAdjective(kindOfId)} budget of $${(budgetMicro / 1e6).toFixed(budgetMicro % 10_000 === 0 ? 2 : 6)} has $${(Math.max(0, leftMicro) / 1e6).toFixed(6)} left and this request may cost up to $${(micro / 1e6).toFixed(6)}. It resets at ${resets}.`,
+  );
+}
+
 /**
- * Books settlements inside the caller's transaction: each lease row loses its requests' charges, each charge gets a
- * ledger entry. A lease that is gone (released after this instance was taken for dead) is charged from the balance
- * when it can pay, else not at all. Returns what was really charged per request, and the leases found missing.
+ * Books settlements inside the caller's transaction: each lease row loses its requests' charges, each charge taken
+ * from credits gets a ledger entry. A lease that is gone (released after this instance was taken for dead) is
+ * charged from the balance and budget when they can pay, else not at all. Returns what was really charged per
+ * request, and the leases found missing.
  */
 export async function applySettlements(trx: Queryable, settlements: readonly Settlement[], now: number): Promise<{ charged: Map<string, Settlement>; missing: Set<string> }> {
   const charged = new Map<string, Settlement>();
@@ -111,15 +195,30 @@ export async function applySettlements(trx: Queryable, settlements: readonly Set
     }
     missing.add(leaseId);
     for (const item of sum.items) {
-      const paid = await chargeBalance(trx, item.keyId, item.chargedMicro, item.chargedTokens);
+      const paid = await chargeWithoutLease(trx, item);
       charged.set(item.requestId, paid ? item : { ...item, chargedMicro: 0, chargedTokens: 0 });
     }
   }
+  // Money of an unmetered key's budget never came from credits: it has no place in the credit ledger.
   const ledgerRows = [...charged.values()]
-    .filter((item) => item.chargedMicro > 0)
+    .filter((item) => item.chargedMicro > 0 && item.fromBalance)
     .map((item) => ({ key_id: item.keyId, kind: 'charge', amount_micro: -item.chargedMicro, request_id: item.requestId, created_at: now }));
   await bulkInsert(trx, LEDGER_TABLE, ledgerRows);
   return { charged, missing };
+}
+
+/** Charges one request straight from the key's balance and budget period, both or neither. */
+async function chargeWithoutLease(trx: Queryable, item: Settlement): Promise<boolean> {
+  const micro = item.fromBalance ? item.chargedMicro : 0;
+  if (item.budgetPeriod !== null && item.chargedMicro > 0) {
+    const counted = await rows(trx, TAKE_BUDGET, [item.chargedMicro, item.keyId, item.budgetPeriod, item.chargedMicro, item.keyId]);
+    if (counted.length === 0) return false;
+  }
+  if (await chargeBalance(trx, item.keyId, micro, item.chargedTokens)) return true;
+  if (item.budgetPeriod !== null && item.chargedMicro > 0) {
+    await trx.raw('UPDATE budget_usage SET used_micro = used_micro - ? WHERE key_id = ? AND period = ?', [item.chargedMicro, item.keyId, item.budgetPeriod]);
+  }
+  return false;
 }
 
 async function chargeBalance(trx: Queryable, keyId: string, micro: number, tokens: number): Promise<boolean> {
@@ -142,20 +241,13 @@ export async function renewLeases(db: Db, instanceId: string, expiresAt: number)
 /** Releases leases that no live instance holds any more: expired, or owned by an instance that stopped beating. */
 export async function releaseOrphanedHolds(db: Db, now: number, staleBefore: number): Promise<number> {
   return db.transaction(async (trx) => {
-    const released = await rows<{ key_id: string; amount_micro: number; tokens: number }>(
+    const released = await rows<ReleasedLease>(
       trx,
       `DELETE FROM reservations WHERE expires_at < ? OR instance_id NOT IN (SELECT id FROM instances WHERE heartbeat_at >= ?)
-       RETURNING key_id, amount_micro, tokens`,
+       RETURNING key_id, amount_micro, tokens, budget_period, from_balance`,
       [now, staleBefore],
     );
-    const refunds = new Map<string, { micro: number; tokens: number }>();
-    for (const row of released) {
-      const sum = refunds.get(row.key_id) ?? { micro: 0, tokens: 0 };
-      sum.micro += Number(row.amount_micro);
-      sum.tokens += Number(row.tokens);
-      refunds.set(row.key_id, sum);
-    }
-    for (const [keyId, sum] of refunds) await refund(trx, keyId, sum.micro, sum.tokens);
+    await refund(trx, released);
     return released.length;
   });
 }

@@ -5,7 +5,10 @@
 import type { KeyRecord } from '../db/keys-repo.ts';
 import type { Target } from '../plugins/registry.ts';
 import type { CallRecord } from '../proxy/call-record.ts';
+import { budgetPeriodAt } from './budget-period.ts';
 import type { LeaseBook } from './lease-book.ts';
+import { CREDITS_ONLY, type LeaseScope } from './ledger.ts';
+import type { TokenLimiter } from './token-limit.ts';
 import { costMicro, microToUsd, type PriceBook } from './pricing.ts';
 import { reservePromptTokens } from './tokens.ts';
 import { InFlight } from '../util/in-flight.ts';
@@ -32,6 +35,13 @@ export interface GatewayUsage {
   estimated?: true;
 }
 
+export interface MeterOptions {
+  /** The clock that decides a call's budget period (tests move it across midnight). */
+  now?: () => number;
+  /** Tokens-per-minute limits of keys with a `tpm`. */
+  tokenLimiter?: TokenLimiter;
+}
+
 export class Meter {
   /** Calls begun and not yet finished: shutdown waits for them before the last flush. */
   private readonly calls = new InFlight();
@@ -40,22 +50,36 @@ export class Meter {
     private readonly leases: LeaseBook,
     private readonly prices: (target: Target) => PriceBook,
     private readonly writer: UsageWriter,
+    private readonly options: MeterOptions = {},
   ) {}
 
-  /** Whether the key has a limit a call must reserve against. */
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /** Whether the key has a limit a call must reserve against: credits, a trial allowance or a budget. */
   static isMetered(key: KeyRecord): boolean {
-    return key.balanceMicro !== null || key.trialTokens !== null;
+    return key.balanceMicro !== null || key.trialTokens !== null || key.budgetMicro !== null;
   }
 
   /**
    * Holds the worst case: the counted prompt (plus margin) and the output cap, at the dearest price among the
-   * targets the call may end up on (fallbacks included). Unmetered keys hold nothing.
+   * targets the call may end up on (fallbacks included). Unmetered keys hold nothing. A budgeted key holds against
+   * the period the call starts in, which is also the period it is charged to, however long it runs.
    */
   async reserve(call: CallRecord, key: KeyRecord, targets: readonly Target[], promptTokens: number, maxOutputTokens: number): Promise<void> {
+    // A key's tokens per minute count the call's worst case now, its real tokens when it finishes.
+    if (key.tpm !== null && this.options.tokenLimiter) call.tokenHold = await this.options.tokenLimiter.take(key.id, key.tpm, promptTokens + maxOutputTokens);
     if (!Meter.isMetered(key)) return;
     const prompt = reservePromptTokens(promptTokens);
     const amount = Math.max(...targets.map((target) => costMicro(this.prices(target).priceOf(target.model), prompt, maxOutputTokens)));
-    call.hold = await this.leases.reserve(key.id, key.balanceMicro !== null ? amount : 0, key.trialTokens !== null ? prompt + maxOutputTokens : 0);
+    const money = key.balanceMicro !== null || key.budgetMicro !== null;
+    call.hold = await this.leases.reserve(key.id, money ? amount : 0, key.trialTokens !== null ? prompt + maxOutputTokens : 0, this.scopeOf(key));
+  }
+
+  private scopeOf(key: KeyRecord): LeaseScope {
+    if (key.budgetMicro === null || key.budgetPeriod === null) return CREDITS_ONLY;
+    return { fromBalance: key.balanceMicro !== null, budgetPeriod: budgetPeriodAt(key.budgetPeriod, this.now()).id };
   }
 
   /** Prices the usage on the target that served, caps it at the hold, records it on the call and returns `gateway_usage`. */
@@ -85,6 +109,7 @@ export class Meter {
   /** Queues the usage row and the settlement of the hold; called once per call by its CallRecord. */
   finish(call: CallRecord): void {
     this.calls.leave();
+    if (call.tokenHold) this.options.tokenLimiter!.settle(call.tokenHold, call.promptTokens + call.completionTokens);
     const hold = call.hold;
     this.writer.enqueue({
       row: call.toUsageRow(),

@@ -1,4 +1,4 @@
-/** Checks the gateway key (`Authorization: Bearer`, `api-key` or `x-api-key`); missing, unknown or revoked → 401. */
+/** Checks the gateway key (`Authorization: Bearer`, `api-key` or `x-api-key`); missing, unknown, revoked or expired → 401. */
 import type { Request, RequestHandler } from 'express';
 import type { KeyCache } from '../auth/key-cache.ts';
 import { KEY_PREFIX } from '../db/keys-repo.ts';
@@ -19,7 +19,7 @@ export function presentedKey(req: Request): string | undefined {
 /** Keys are `sk-sy-` + 43 base62 characters; anything else is refused without a lookup. */
 const KEY_SHAPE = new RegExp(`^${KEY_PREFIX}[0-9A-Za-z]{43}$`);
 
-export function authenticate(keys: KeyCache): RequestHandler {
+export function authenticate(keys: KeyCache, now: () => number = Date.now): RequestHandler {
   return async function authenticateKey(req, res, next) {
     const secret = presentedKey(req);
     if (!secret) throw new InvalidApiKeyError('Missing gateway API key. Send it as "Authorization: Bearer sk-sy-…".');
@@ -33,6 +33,7 @@ export function authenticate(keys: KeyCache): RequestHandler {
     }
     if (!record) throw new InvalidApiKeyError();
     if (record.revoked) throw new InvalidApiKeyError('This gateway key has been revoked.');
+    if (record.expiresAt !== null && now() >= record.expiresAt) throw new InvalidApiKeyError(`This gateway key expired at ${new Date(record.expiresAt).toISOString()}.`);
     res.locals.key = record;
     if (res.locals.call) res.locals.call.keyId = record.id;
     next();

@@ -4,6 +4,7 @@
  */
 import type { Response } from 'express';
 import type { Hold } from '../metering/lease-book.ts';
+import type { TokenHold } from '../metering/token-limit.ts';
 import type { UsageRow } from '../metering/usage-writer.ts';
 
 export type Endpoint = 'chat' | 'responses' | 'embeddings';
@@ -37,6 +38,8 @@ export class CallRecord {
   errorCode: string | null = null;
   attempts = 0;
   hold: Hold | undefined;
+  /** What the call counted against its key's tokens per minute. */
+  tokenHold: TokenHold | undefined;
   private owners = 1;
   private done = false;
 

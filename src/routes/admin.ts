@@ -3,9 +3,9 @@ import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { KeyCache } from '../auth/key-cache.ts';
 import type { Db } from '../db/knex.ts';
-import { addCredits, createKey, getKey, keyCreateSchema, keyView, listKeys, revokeKey } from '../db/keys-repo.ts';
+import { addCredits, createKey, getKey, keyCreateSchema, keyUpdateSchema, keyView, listKeys, revokeKey, updateKey } from '../db/keys-repo.ts';
 import { listUsage } from '../db/usage-repo.ts';
-import { GatewayError, UnauthorizedError } from '../errors/gateway-error.ts';
+import { GatewayError, InvalidRequestError, UnauthorizedError } from '../errors/gateway-error.ts';
 import { validateBody } from '../proxy/validate.ts';
 import { tokenMatches } from './admin-auth.ts';
 
@@ -14,6 +14,8 @@ export interface AdminDeps {
   token: string;
   keyCache: KeyCache;
   jsonBody: RequestHandler;
+  /** The clock budgets' periods and expiry durations are read from. */
+  now?: () => number;
 }
 
 class KeyNotFoundError extends GatewayError {
@@ -30,26 +32,52 @@ const creditsSchema = z.union([
 const usageQuerySchema = z.strictObject({
   key_id: z.string().max(64).optional(),
   since: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+  until: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
   limit: z.coerce.number().int().positive().max(100_000).optional(),
 });
 
+/** `models` may come as "a/*,b/*", as on the command line. */
+function keyFields(body: unknown): Record<string, unknown> {
+  const fields = { ...(body as Record<string, unknown>) };
+  if (typeof fields.models === 'string') fields.models = fields.models.split(',').map((glob) => glob.trim()).filter(Boolean);
+  return fields;
+}
+
+/** A bad expiry or a budget period without a budget: a 400, not a 500. */
+async function asBadRequest<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof RangeError) throw new InvalidRequestError(error.message);
+    throw error;
+  }
+}
+
 export function adminRouter(deps: AdminDeps): Router {
   const router = Router();
+  const now = deps.now ?? Date.now;
   router.use(function requireAdminToken(req, _res, next) {
     if (!tokenMatches(req.headers.authorization, deps.token)) throw new UnauthorizedError('Missing or invalid admin token.');
     next();
   });
 
   router.post('/keys', deps.jsonBody, async function createAdminKey(req, res) {
-    const body = { ...(req.body as Record<string, unknown>) };
-    if (typeof body.models === 'string') body.models = body.models.split(',').map((glob) => glob.trim()).filter(Boolean);
-    const input = validateBody(keyCreateSchema, body);
-    const { record, secret } = await createKey(deps.db, input);
+    const input = validateBody(keyCreateSchema, keyFields(req.body));
+    const { record, secret } = await asBadRequest(() => createKey(deps.db, input, now()));
     res.status(201).json({ ...keyView(record), key: secret });
   });
 
   router.get('/keys', async function listAdminKeys(_req, res) {
-    res.json({ object: 'list', data: (await listKeys(deps.db)).map(keyView) });
+    res.json({ object: 'list', data: (await listKeys(deps.db, now())).map(keyView) });
+  });
+
+  router.patch('/keys/:id', deps.jsonBody, async function updateAdminKey(req, res) {
+    const input = validateBody(keyUpdateSchema, keyFields(req.body));
+    const record = await asBadRequest(() => updateKey(deps.db, req.params.id as string, input, now()));
+    if (!record) throw new KeyNotFoundError(req.params.id as string);
+    // This instance applies it at once; the others when their cached lookup expires.
+    deps.keyCache.clear();
+    res.json(keyView(record));
   });
 
   router.post('/keys/:id/credits', deps.jsonBody, async function addAdminCredits(req, res) {
@@ -69,7 +97,8 @@ export function adminRouter(deps: AdminDeps): Router {
 
   router.get('/usage', async function adminUsage(req, res) {
     const query = validateBody(usageQuerySchema, { ...req.query });
-    const data = await listUsage(deps.db, { keyId: query.key_id, since: query.since ? Date.parse(query.since) : undefined, limit: query.limit });
+    const at = (value: string | undefined) => (value ? Date.parse(value) : undefined);
+    const data = await listUsage(deps.db, { keyId: query.key_id, since: at(query.since), until: at(query.until), limit: query.limit });
     res.json({ object: 'list', data });
   });
 

@@ -18,6 +18,8 @@ export interface GatewayOptions {
   providers: PlainObject;
   /** Deep-merged over the test defaults. */
   config?: PlainObject;
+  /** The gateway's clock for budget periods and key expiry. */
+  now?: () => number;
 }
 
 export interface TestGateway {
@@ -71,7 +73,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
   const dataDir = mkdtempSync(path.join(tmpdir(), 'switchyard-test-'));
   const config = testConfig(options, dataDir);
   const logger = createLogger(config.logging);
-  const running = await startServer(config, { logger });
+  const running = await startServer(config, { logger, now: options.now });
   return {
     running,
     config,

@@ -54,7 +54,9 @@ describe('admin API', () => {
     const listed = list.data.find((entry) => entry.id === key.id)!;
     assert.equal('key' in listed, false);
     assert.equal(JSON.stringify(list).includes(String(key.key)), false);
-    assert.deepEqual(Object.keys(listed).sort(), ['balance_usd', 'created_at', 'id', 'models', 'name', 'prefix', 'revoked', 'rpm', 'trial_tokens_remaining']);
+    assert.deepEqual(Object.keys(listed).sort(), [
+      'balance_usd', 'budget_period', 'budget_resets_at', 'budget_spent_usd', 'budget_usd', 'created_at', 'expires_at', 'id', 'last_used_at', 'models', 'name', 'prefix', 'revoked', 'rpm', 'tpm', 'trial_tokens_remaining',
+    ]);
 
     const topped = await admin(`/keys/${key.id}/credits`, { method: 'POST', body: JSON.stringify({ credits_usd: 0.5 }) });
     assert.equal(((await topped.json()) as { balance_usd: number }).balance_usd, 3);

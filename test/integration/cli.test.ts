@@ -108,7 +108,7 @@ describe('switchyard CLI', () => {
       await gateway.running.deps.writer.flush();
       const rows = JSON.parse((await cli('usage', '--key', created.id, '--json')).out) as { model: string; cost_usd: number }[];
       assert.equal(rows.length, 2);
-      assert.deepEqual(rows.map((row) => row.cost_usd), [0.000007, 0.000018]);
+      assert.deepEqual(rows.map((row) => row.cost_usd), [0.000018, 0.000007], 'newest first');
       const groups = JSON.parse((await cli('usage', '--key', created.id, '--group-by', 'model', '--json')).out) as { group: string; requests: number }[];
       assert.deepEqual(groups.map((group) => [group.group, group.requests]).sort(), [['deepseek-ai/DeepSeek-R1', 1], ['meta-llama/Llama-3.1-8B-Instruct', 1]]);
       const days = JSON.parse((await cli('usage', '--group-by', 'day', '--json')).out) as { group: string }[];
