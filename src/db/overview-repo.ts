@@ -7,8 +7,9 @@ import { microToUsd } from '../metering/pricing.ts';
 import { rows, type Queryable } from './sql.ts';
 
 export type OverviewRange = '24h' | '7d' | '30d';
+/** `days`: how many UTC days spend per day shows (a week for the last 24 h, so the day's bar has context). */
 export const RANGES: Record<OverviewRange, { hours: number; days: number }> = {
-  '24h': { hours: 24, days: 2 },
+  '24h': { hours: 24, days: 7 },
   '7d': { hours: 168, days: 7 },
   '30d': { hours: 720, days: 30 },
 };
@@ -156,8 +157,9 @@ async function totals(db: Queryable, range: OverviewRange, since: number, days: 
 
 export async function overview(db: Queryable, range: OverviewRange, now = Date.now()): Promise<Overview> {
   const { hours, days: dayCount } = RANGES[range];
-  const since = range === '24h' ? now - hours * HOUR_MS : Math.floor(now / DAY_MS) * DAY_MS - (dayCount - 1) * DAY_MS;
-  const days = daysFrom(range === '24h' ? since : since, now);
+  const firstDay = Math.floor(now / DAY_MS) * DAY_MS - (dayCount - 1) * DAY_MS;
+  const since = range === '24h' ? now - hours * HOUR_MS : firstDay;
+  const days = daysFrom(firstDay, now);
   const [sums, sample, spend, perHour] = await Promise.all([totals(db, range, since, days), medians(db, since), spendPerDay(db, days), requestsPerHour(db, since, now)]);
   return {
     range,

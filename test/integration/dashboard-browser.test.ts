@@ -36,6 +36,11 @@ async function rowCount(page: Page, count: number): Promise<void> {
   await eventually(async () => (await page.locator('tr[data-request-id]').count()) === count);
 }
 
+/** Dollars as the dashboard writes them: to the micro-dollar, at least two decimals. */
+function dollars(value: number): string {
+  return `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 6 })}`;
+}
+
 /** The text of a stat card. */
 async function stat(page: Page, id: string): Promise<string> {
   return (await page.locator(`[data-testid=${id}] .stat-value`).textContent()) ?? '';
@@ -134,7 +139,7 @@ describe('dashboard in a browser', function () {
     const tokens = rows.reduce((sum, row) => sum + row.prompt_tokens + row.completion_tokens, 0);
     assert.equal(await stat(page, 'stat-tokens'), String(tokens));
     const costMicro = rows.reduce((sum, row) => sum + Number(row.cost_micro), 0);
-    assert.equal(await stat(page, 'stat-spend'), `$${(costMicro / 1e6).toFixed(6)}`);
+    assert.equal(await stat(page, 'stat-spend'), dollars(costMicro / 1e6));
     assert.equal(await page.locator('.uplot').count(), 2);
     await shot(page, 'overview');
 
@@ -165,6 +170,31 @@ describe('dashboard in a browser', function () {
     assert.ok(csv.slice(1).every((line) => line.includes(`,${XSS_NAME},`) && line.includes(`,${LLAMA},`)));
   });
 
+  it('edits a key\'s limits: budget, tokens per minute, models and expiry', async () => {
+    const { page } = operator;
+    await page.getByRole('link', { name: 'Keys' }).click();
+    const row = page.locator(`tr[data-key-id="${keyId}"]`);
+    await row.getByRole('button', { name: 'Edit' }).click();
+    assert.equal(await page.inputValue('input[name=models]'), 'meta-llama/*, gpt-4o*');
+    await page.fill('input[name=budget_usd]', '5');
+    await page.selectOption('select[name=budget_period]', 'day');
+    await page.fill('input[name=tpm]', '20000');
+    await page.fill('input[name=expires]', '2030-01-31');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    const keys = (await (await fetch(`${d.gateway.url}/admin/keys`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { data: Record<string, unknown>[] };
+    const saved = keys.data.find((k) => k.id === keyId)!;
+    assert.equal(saved.budget_usd, 5);
+    assert.equal(saved.budget_period, 'day');
+    assert.equal(saved.tpm, 20000);
+    assert.equal(saved.rpm, 100);
+    assert.deepEqual(saved.models, ['meta-llama/*', 'gpt-4o*']);
+    assert.equal(saved.expires_at, '2030-02-01T00:00:00.000Z');
+    await row.getByText('through 2030-01-31').waitFor();
+    await row.getByText(/left of \$5\.00\/day/).waitFor();
+    assert.match((await row.textContent()) ?? '', /100 rpm · 20,000 tpm/);
+  });
+
   it('tops a key up and revokes it only after the confirmation', async () => {
     const { page } = operator;
     await page.getByRole('link', { name: 'Keys' }).click();
@@ -176,7 +206,7 @@ describe('dashboard in a browser', function () {
     const balance = async () => ((await (await fetch(`${d.gateway.url}/admin/keys`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { data: { id: string; balance_usd: number }[] }).data.find((k) => k.id === keyId)!.balance_usd;
     const expected = await balance();
     assert.ok(expected > 3.49 && expected < 3.5, String(expected));
-    await row.locator('td.num', { hasText: `$${expected.toFixed(2)}` }).waitFor();
+    await row.locator('td.num', { hasText: dollars(expected) }).waitFor();
     await shot(page, 'keys');
 
     await row.getByRole('button', { name: 'Revoke' }).click();
@@ -215,7 +245,7 @@ describe('dashboard in a browser', function () {
     await owner.page.locator('tr[data-request-id]').first().waitFor();
     assert.equal(await owner.page.locator('tr[data-request-id]').count(), 3);
     const usage = (await (await fetch(`${d.gateway.url}/v1/usage`, { headers: { authorization: `Bearer ${owned.secret}` } })).json()) as { balance_usd: number; trial_tokens_remaining: number };
-    assert.equal(await stat(owner.page, 'owner-balance'), `$${usage.balance_usd.toFixed(2)}`);
+    assert.equal(await stat(owner.page, 'owner-balance'), dollars(usage.balance_usd));
     assert.equal(await stat(owner.page, 'owner-trial'), usage.trial_tokens_remaining.toLocaleString('en-US'));
     assert.equal(await owner.page.locator('.uplot').count(), 1);
     assert.equal(await owner.page.getByRole('link', { name: 'Keys' }).count(), 0, 'an owner sees no operator pages');

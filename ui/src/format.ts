@@ -6,11 +6,13 @@ export function count(value: number | null | undefined): string {
   return value === null || value === undefined ? '—' : integer.format(value);
 }
 
-/** Dollars with enough digits to show what small calls cost (a few millionths of a dollar each). */
+/**
+ * Dollars to the micro-dollar the gateway books in: whole cents show two decimals ($3.50), anything finer up to six
+ * ($3.499968, $0.000021), so a balance never looks rounded up.
+ */
 export function usd(value: number | null | undefined): string {
   if (value === null || value === undefined) return '—';
-  const digits = value === 0 || Math.abs(value) >= 1 ? 2 : Math.abs(value) >= 0.01 ? 4 : 6;
-  return `$${value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+  return `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 6 })}`;
 }
 
 export function percent(ratio: number): string {

@@ -15,10 +15,15 @@ export interface ChartProps {
   format: (value: number) => string;
   /** Label of a time on the legend (a day, an hour). */
   timeLabel: (epochSeconds: number) => string;
+  /** What one bar is, on the legend: "Day", "Hour". */
+  timeTitle: string;
+  /** Counts: ticks on whole numbers only. */
+  integers?: boolean;
   height?: number;
   title: string;
 }
 
+const INTEGER_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000];
 const PALETTE = ['#4f6bed', '#e8833a', '#3aa776', '#c2477d', '#8a6fd1', '#d4b21f', '#2fa4b8', '#9a5b3c', '#7f8c99'];
 const STATUS_COLOURS: Record<string, string> = { '2xx': '#3aa776', '3xx': '#2fa4b8', '4xx': '#e8833a', '5xx': '#d64545' };
 
@@ -46,9 +51,9 @@ function options(props: ChartProps, width: number): uPlot.Options {
     legend: { live: true },
     cursor: { drag: { x: false, y: false }, points: { show: false } },
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-    axes: [{ stroke: '#667', grid: { stroke: '#eef0f4' } }, { stroke: '#667', grid: { stroke: '#eef0f4' }, size: 84, values: (_u, splits) => splits.map(props.format) }],
+    axes: [{ stroke: '#667', grid: { stroke: '#eef0f4' } }, { stroke: '#667', grid: { stroke: '#eef0f4' }, size: 84, values: (_u, splits) => splits.map(props.format), ...(props.integers ? { incrs: INTEGER_STEPS } : {}) }],
     series: [
-      { value: (_u, value) => (value === null ? '—' : props.timeLabel(value)) },
+      { label: props.timeTitle, value: (_u, value) => (value === null ? '—' : props.timeLabel(value)) },
       ...ordered.map((entry, i) => {
         const index = props.series.length - 1 - i;
         const fill = colour(entry.label, index);

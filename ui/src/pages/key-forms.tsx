@@ -21,7 +21,7 @@ function createBody(fields: Fields): Record<string, unknown> {
     models: list(fields.models),
     budget_usd: num(fields.budget_usd),
     budget_period: fields.budget_usd?.trim() ? fields.budget_period || undefined : undefined,
-    expires: fields.expires?.trim() || undefined,
+    expires_at: fields.expires?.trim() || undefined,
   };
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
 }
@@ -169,7 +169,7 @@ function patchBody(fields: Fields): Record<string, unknown> {
     models: list(fields.models) ?? null,
     budget_usd: num(fields.budget_usd) ?? null,
     budget_period: fields.budget_period || 'month',
-    expires: fields.expires?.trim() || null,
+    expires_at: fields.expires?.trim() || null,
   };
 }
 
@@ -182,7 +182,8 @@ function fieldsOf(key: Key): Fields {
     models: key.models?.join(', ') ?? '',
     budget_usd: text(key.budget_usd),
     budget_period: key.budget_period ?? 'month',
-    expires: key.expires_at ? key.expires_at.slice(0, 10) : '',
+    // The exact instant, so saving other changes leaves the expiry where it was.
+    expires: key.expires_at ?? '',
   };
 }
 

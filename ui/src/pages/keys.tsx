@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { api, type Session } from '../api.ts';
 import { Empty, ErrorLine, useData } from '../components/bits.tsx';
-import { ago, count, day, usd } from '../format.ts';
+import { ago, count, day, usd, when } from '../format.ts';
 import type { Key } from '../types.ts';
 import { CreateKey, EditKey, RevokeKey, TopUp } from './key-forms.tsx';
 
@@ -20,9 +20,12 @@ function Budget(props: { k: Key }) {
   );
 }
 
+/** The gateway stores the first instant a key stops working; a date given as "2027-01-31" is the midnight after it. */
 function expiry(key: Key): string {
   if (!key.expires_at) return 'never';
-  return `${Date.parse(key.expires_at) < Date.now() ? 'expired ' : ''}${day(key.expires_at)}`;
+  const at = Date.parse(key.expires_at);
+  if (at <= Date.now()) return `expired ${when(key.expires_at)}`;
+  return key.expires_at.endsWith('T00:00:00.000Z') ? `through ${day(new Date(at - 1).toISOString())}` : `until ${when(key.expires_at)}`;
 }
 
 function KeyRow(props: { k: Key; open: (dialog: Dialog) => void }) {

@@ -26,6 +26,7 @@ function Charts(props: { data: OverviewData }) {
           series={spend.series.map((entry) => ({ label: entry.model, values: entry.cost_usd }))}
           format={usd}
           timeLabel={dayLabel}
+          timeTitle="Day"
         />
         {spend.series.length === 0 && <p class="muted small">No spend in this range: priced calls appear here by model.</p>}
       </div>
@@ -36,6 +37,8 @@ function Charts(props: { data: OverviewData }) {
           series={perHour.series.map((entry) => ({ label: entry.status, values: entry.requests }))}
           format={count}
           timeLabel={hourLabel}
+          timeTitle="Hour"
+          integers
         />
       </div>
     </div>
@@ -91,7 +94,7 @@ export function Overview(props: { session: Session }) {
         </div>
       )}
       {totals && totals.requests === 0 && keys.data && <FirstSteps keys={keys.data.data} />}
-      {data && <Charts data={data} />}
+      {data && totals && totals.requests > 0 && <Charts data={data} />}
       {!data && overview.loading && <p class="muted">Loading…</p>}
     </section>
   );

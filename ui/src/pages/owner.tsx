@@ -44,6 +44,7 @@ export function Owner(props: { session: Session }) {
             series={daily.data.series.map((entry) => ({ label: entry.model, values: entry.cost_usd }))}
             format={usd}
             timeLabel={(seconds) => new Date(seconds * 1000).toISOString().slice(0, 10)}
+            timeTitle="Day"
           />
         </div>
       )}
