@@ -21,6 +21,8 @@ import { rateLimiter, type SendCommand } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { routeLabel, startCall } from './middleware/start-call.ts';
 import type { ProviderRegistry } from './plugins/registry.ts';
+import type { ProviderView } from './routing/provider-view.ts';
+import type { Router } from './routing/router.ts';
 import { proxyHandler, type ProxyDeps } from './proxy/handler.ts';
 import type { Operation } from './proxy/operation.ts';
 import { adminRouter } from './routes/admin.ts';
@@ -37,6 +39,10 @@ export interface AppDeps {
   logger: Logger;
   metrics: GatewayMetrics;
   registry: ProviderRegistry;
+  /** Routing pools and the health of every provider entry. */
+  router?: Router;
+  /** The live view of every provider entry, fresh from shared state. */
+  providerViews?: () => Promise<ProviderView[]>;
   meter: Meter;
   writer: UsageWriter;
   keyCache: KeyCache;
@@ -99,10 +105,11 @@ export function createApp(deps: AppDeps): Express {
   routes.set('/health', ['GET']).set('/metrics', ['GET']);
 
   if (config.admin.token) {
-    app.use('/admin', security, routeLabel('admin'), adminRouter({ db: deps.db, token: config.admin.token, keyCache: deps.keyCache, jsonBody: body, now: deps.now }));
-    routes.set('/admin/keys', ['GET', 'POST']).set('/admin/usage', ['GET']);
+    const admin = adminRouter({ db: deps.db, token: config.admin.token, keyCache: deps.keyCache, jsonBody: body, now: deps.now, providerViews: deps.providerViews });
+    app.use('/admin', security, routeLabel('admin'), admin);
+    routes.set('/admin/keys', ['GET', 'POST']).set('/admin/usage', ['GET']).set('/admin/providers', ['GET']);
     app.use('/admin', security, routeLabel('admin'), dashboardAdminRouter({ db: deps.db, token: config.admin.token, registry: deps.registry, logger }));
-    for (const path of ['/admin/overview', '/admin/usage/rows', '/admin/usage/export', '/admin/usage/facets', '/admin/providers']) routes.set(path, ['GET']);
+    for (const path of ['/admin/overview', '/admin/usage/rows', '/admin/usage/export', '/admin/usage/facets']) routes.set(path, ['GET']);
   }
   // The dashboard is served whether or not the admin API is on: key owners sign in with their own key.
   app.use('/ui', routeLabel('ui'), uiRouter());
@@ -112,6 +119,8 @@ export function createApp(deps: AppDeps): Express {
   const limit = rateLimiter({ config: config.rate_limit, logger, metrics, sendCommand: deps.redis?.sendCommand });
   const proxyDeps: ProxyDeps = {
     registry: deps.registry,
+    router: deps.router,
+    health: deps.router?.health,
     meter: deps.meter,
     logger,
     metrics,

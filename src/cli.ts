@@ -5,6 +5,7 @@ import { loadConfig, resolveConfigPath, type Config } from './config/load.ts';
 import { createDb, migrate, type Db } from './db/knex.ts';
 import { creditsAdd, keysCreate, keysList, keysRevoke, keysUpdate, UsageError, usageReport, type Print } from './cli/commands.ts';
 import { parseKeyUpdate } from './cli/key-options.ts';
+import { providersReport } from './cli/providers.ts';
 import { serve } from './serve.ts';
 
 const HELP = `usage: switchyard <command> [options]
@@ -19,6 +20,8 @@ const HELP = `usage: switchyard <command> [options]
   credits add ID USD
   usage [--key ID] [--since ISO] [--until ISO] [--limit N] [--group-by model|day|key] [--json]
   migrate                                apply database migrations
+  providers [--url URL] [--json]         provider entries and their health, from the running gateway
+                                         (default URL: http://127.0.0.1:<server.port>; uses admin.token)
 
 Every command takes --config PATH (default: $SWITCHYARD_CONFIG or config/gateway.yaml).`;
 
@@ -40,6 +43,7 @@ const OPTIONS = {
   since: { type: 'string' },
   'group-by': { type: 'string' },
   json: { type: 'boolean' },
+  url: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -74,6 +78,7 @@ export async function runCli(argv: readonly string[], print: Print = console.log
     }
     return serve(config, port);
   }
+  if (command === 'providers') return runProviders(config, values, print, printError);
   const db = createDb(config.database);
   try {
     await migrate(db);
@@ -119,4 +124,14 @@ async function dispatch(db: Db, command: string, sub: string | undefined, rest: 
 function keyFlags(values: Record<string, string | boolean | undefined>) {
   const text = (name: string) => values[name] as string | undefined;
   return { name: text('name'), rpm: text('rpm'), tpm: text('tpm'), models: text('models'), budget: text('budget'), budgetPeriod: text('budget-period'), expires: text('expires') };
+}
+
+async function runProviders(config: Config, values: Record<string, string | boolean | undefined>, print: Print, printError: Print): Promise<number> {
+  try {
+    await providersReport(config, { url: values.url as string | undefined, json: values.json === true }, print);
+    return 0;
+  } catch (error) {
+    printError(`error: ${(error as Error).message}`);
+    return error instanceof UsageError ? 2 : 1;
+  }
 }

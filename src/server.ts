@@ -18,6 +18,7 @@ import { loadProviders, type LoadedProvider } from './plugins/loader.ts';
 import { ProviderRegistry } from './plugins/registry.ts';
 import { ModelCatalog } from './routes/models.ts';
 import { connectRedis } from './redis.ts';
+import { startRouting } from './routing/start-routing.ts';
 
 export interface RunningServer {
   url: string;
@@ -37,6 +38,8 @@ export interface StartOptions {
   logger?: Logger;
   /** The clock for budget periods and key expiry; tests inject one to cross midnight without waiting. */
   now?: () => number;
+  /** Epoch ms for routing cooldowns and stats; tests move it instead of sleeping. */
+  clock?: () => number;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -53,12 +56,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (redis) closers.unshift(() => redis.close());
     let draining = false;
     const metrics = new GatewayMetrics(() => metering.writer.pending);
+    const routing = startRouting({ config, registry, providers, logger, metrics, instanceId: metering.instanceId, clock: options.clock, sendCommand: redis?.sendCommand });
+    // Before Redis closes: the last thing routing does is take this instance's counts out of the shared state.
+    closers.unshift(() => routing.close());
     const deps: AppDeps = {
       config,
       db,
       logger,
       metrics,
       registry,
+      router: routing.router,
+      providerViews: () => routing.views(),
       meter: new Meter(metering.leases, priceBooks(config, providers), metering.writer, { now: options.now, tokenLimiter: tokenLimiter(config.rate_limit, redis, logger, metrics) }),
       writer: metering.writer,
       keyCache: new KeyCache(db, config.metering.key_cache_ttl_ms),

@@ -60,8 +60,13 @@ export function substituteTree(value: unknown, env: Env, path: string[] = []): u
 export class ConfigError extends Error {
   readonly code: string;
   constructor(path: readonly (string | number)[], reason: string, code = 'SY_CONFIG_INVALID') {
-    super(path.length ? `${code}: ${path.join('.')}: ${reason}` : `${code}: ${reason}`);
+    super(path.length ? `${code}: ${formatKeyPath(path)}: ${reason}` : `${code}: ${reason}`);
     this.name = 'ConfigError';
     this.code = code;
   }
+}
+
+/** `routing.0.targets.1.provider` reads better as `routing[0].targets[1].provider`. */
+export function formatKeyPath(path: readonly (string | number)[]): string {
+  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${part}` : part), '');
 }

@@ -42,14 +42,15 @@ export function parseConfig(text: string, configPath: string, env: Env): Config 
 export function configFromObject(raw: unknown, configPath: string): Config {
   const result = configSchema.safeParse(raw);
   if (!result.success) throw configErrorFromZod(result.error);
+  checkRouting(result.data);
   return Object.freeze(resolvePaths(result.data, configPath));
 }
 
 /** Formats the first zod issue as `key.path: reason`. */
-export function configErrorFromZod(error: z.ZodError, prefix: readonly string[] = []): ConfigError {
+export function configErrorFromZod(error: z.ZodError, prefix: readonly (string | number)[] = []): ConfigError {
   const issue = error.issues[0];
   const keys = 'keys' in issue && Array.isArray(issue.keys) ? issue.keys : [];
-  const issuePath = [...prefix, ...issue.path.map(String), ...(issue.code === 'unrecognized_keys' ? keys.slice(0, 1) : [])];
+  const issuePath = [...prefix, ...issue.path.map((part) => (typeof part === 'number' ? part : String(part))), ...(issue.code === 'unrecognized_keys' ? keys.slice(0, 1) : [])];
   const reason = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
   return new ConfigError(issuePath, reason);
 }
@@ -72,4 +73,20 @@ function spillFile(config: RawConfig, database: RawConfig['database'], base: str
   if (database.client === 'pg') return path.resolve(base, 'unwritten-usage.jsonl');
   if (database.connection === ':memory:' || database.connection.startsWith('file:')) return undefined;
   return `${database.connection}.unwritten-usage.jsonl`;
+}
+
+/** Routing rules may only name configured provider entries, each once per rule. */
+function checkRouting(config: RawConfig): void {
+  const known = Object.keys(config.providers);
+  config.routing.forEach((rule, ruleIndex) => {
+    const seen = new Set<string>();
+    rule.targets.forEach((target, targetIndex) => {
+      const where = ['routing', ruleIndex, 'targets', targetIndex, 'provider'];
+      if (!known.includes(target.provider)) {
+        throw new ConfigError(where, `unknown provider entry '${target.provider}' (configured: ${known.join(', ') || 'none'})`);
+      }
+      if (seen.has(target.provider)) throw new ConfigError(where, `'${target.provider}' is already a target of this rule`);
+      seen.add(target.provider);
+    });
+  });
 }

@@ -38,6 +38,24 @@ const fallbackTarget = z.union([
   z.strictObject({ provider: z.string().min(1), model: z.string().min(1).optional() }),
 ]);
 
+/** One place a routing rule may send a request: a provider entry, its share of traffic, and the model name it knows. */
+const routingTarget = z.union([
+  z.string().min(1).transform((provider) => ({ provider, weight: 1, model: undefined as string | undefined })),
+  z.strictObject({
+    provider: z.string().min(1),
+    weight: z.coerce.number().positive().max(1_000_000).default(1),
+    model: z.string().min(1).optional(),
+  }),
+]);
+
+/** A pool: requests for models matching `models` are spread over `targets` (see docs/routing.md). */
+export const routingRuleSchema = z.strictObject({
+  models: z.array(z.string().min(1)).min(1),
+  targets: z.array(routingTarget).min(1),
+  strategy: z.enum(['weighted', 'least-busy', 'lowest-latency']).default('weighted'),
+  sticky: bool.default(false),
+});
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -89,6 +107,16 @@ export const configSchema = z.strictObject({
   plugins_dir: z.string().default('./plugins'),
   providers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'provider names are letters, digits, - and _'), providerEntrySchema).default({}),
   fallbacks: z.record(z.string().min(1), z.array(fallbackTarget).min(1)).default({}),
+  routing: z.array(routingRuleSchema).default([]),
+  cooldown: z
+    .strictObject({
+      /** Consecutive retryable failures (5xx, timeouts, connection errors) that cool a target. */
+      failures: int(1).default(3),
+      duration_ms: int(1).default(30_000),
+      /** An upstream 401/403 (a bad provider key) cools the target at once, this long. */
+      auth_duration_ms: int(1).default(300_000),
+    })
+    .prefault({}),
   metering: z
     .strictObject({
       default_max_tokens: int(1).default(4096),
@@ -113,5 +141,7 @@ export const configSchema = z.strictObject({
 });
 
 export type RawConfig = z.output<typeof configSchema>;
+export type RoutingRuleConfig = z.output<typeof routingRuleSchema>;
+export type CooldownConfig = RawConfig['cooldown'];
 export type ProviderEntryConfig = z.output<typeof providerEntrySchema>;
 export type PricingConfig = z.output<typeof pricingSchema>;

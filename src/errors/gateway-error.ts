@@ -7,6 +7,8 @@ export interface GatewayErrorOptions {
   retryAfterS?: number;
   /** Whether the core may try the same upstream again (connect errors, 429, 502/503/504). */
   retryable?: boolean;
+  /** The HTTP status the upstream answered with, when the error came from one (routing cools on 401/403). */
+  upstreamStatus?: number;
   cause?: unknown;
 }
 
@@ -22,6 +24,7 @@ export class GatewayError extends Error {
   readonly headers: Record<string, string>;
   readonly retryAfterS: number | undefined;
   readonly retryable: boolean;
+  readonly upstreamStatus: number | undefined;
 
   constructor(status: number, type: string, code: string | null, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -32,6 +35,7 @@ export class GatewayError extends Error {
     this.param = options.param ?? null;
     this.retryAfterS = options.retryAfterS;
     this.retryable = options.retryable ?? false;
+    this.upstreamStatus = options.upstreamStatus;
     this.headers = { ...options.headers };
     if (this.retryAfterS !== undefined) {
       this.headers['retry-after'] = String(Math.max(0, Math.ceil(this.retryAfterS)));

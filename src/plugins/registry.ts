@@ -8,6 +8,8 @@ import type { LoadedProvider } from './loader.ts';
 export interface Target {
   provider: LoadedProvider;
   model: string;
+  /** Picked from a routing pool: tried once, a failure moves on to the pool's next target instead of retrying it. */
+  routed?: boolean;
 }
 
 interface FallbackRule {
@@ -39,7 +41,11 @@ export class ProviderRegistry {
   resolve(model: string, providerName?: unknown): Target[] {
     const bare = stripModelSuffix(model);
     const primary = this.primary(model, bare, providerName);
-    const targets: Target[] = [{ provider: primary, model }];
+    return this.withFallbacks([{ provider: primary, model }], model, bare);
+  }
+
+  /** `targets`, then the fallbacks configured for the model that are not among them yet. */
+  withFallbacks(targets: Target[], model: string, bare = stripModelSuffix(model)): Target[] {
     const rule = this.fallbacks.find((candidate) => candidate.matches(bare));
     for (const fallback of rule?.targets ?? []) {
       const provider = this.byName.get(fallback.provider)!;

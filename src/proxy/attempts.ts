@@ -1,6 +1,8 @@
 /**
  * Retries and fallbacks: each target is tried up to `retries.attempts` more times on retryable failures (connect
  * errors, 429, 502/503/504) with jittered exponential backoff that honours `Retry-After`; then the next target.
+ * A target picked from a routing pool is tried once: its failure moves on to the pool's next target at once.
+ * Every attempt holds a lease in the health book (in flight, outcome, cooldowns).
  * Nothing here runs after a stream's first byte reached the client: callers only retry what has not started.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,35 +10,62 @@ import { GatewayError, toGatewayError, UpstreamRequestError } from '../errors/ga
 import type { Logger } from '../logging.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { Target } from '../plugins/registry.ts';
+import type { AttemptLease, HealthBook } from '../routing/health-book.ts';
 import type { CallRecord } from './call-record.ts';
 
 export interface AttemptDeps {
   logger: Logger;
   metrics: GatewayMetrics;
+  /** Absent (unit tests): attempts are not tracked. */
+  health?: HealthBook;
 }
 
 export interface Served<T> {
   result: T;
   target: Target;
+  /** With `holdLease`, the caller ends it when the answer is over (a stream's last byte); otherwise already ended. */
+  lease: AttemptLease;
 }
 
-export async function withAttempts<T>(deps: AttemptDeps, call: CallRecord, targets: readonly Target[], run: (target: Target) => Promise<T>): Promise<Served<T>> {
+export interface AttemptOptions {
+  /** The answer goes on after `run` resolves (a stream): the caller ends the lease, and `run`'s end marks the first byte. */
+  holdLease?: boolean;
+}
+
+const UNTRACKED: AttemptLease = { firstByte: () => undefined, end: () => Promise.resolve() };
+
+export async function withAttempts<T>(
+  deps: AttemptDeps,
+  call: CallRecord,
+  targets: readonly Target[],
+  run: (target: Target) => Promise<T>,
+  options: AttemptOptions = {},
+): Promise<Served<T>> {
   let last: GatewayError | undefined;
   for (const target of targets) {
     const { retries } = target.provider.entry;
+    const maxRetries = target.routed ? 0 : retries.attempts;
     for (let attempt = 0; ; attempt++) {
       call.attempts++;
       call.provider = target.provider.name;
+      const lease = deps.health?.begin(target.provider.name) ?? UNTRACKED;
       try {
         const result = await run(target);
         deps.metrics.upstreamAttempts.inc({ provider: target.provider.name, outcome: 'ok' });
-        return { result, target };
+        if (options.holdLease) lease.firstByte();
+        else void lease.end();
+        return { result, target, lease };
       } catch (error) {
-        if (call.clientGone) throw call.abort.signal.reason;
+        if (call.clientGone) {
+          void lease.end(call.abort.signal.reason);
+          throw call.abort.signal.reason;
+        }
         last = toGatewayError(error, target.provider.plugin);
+        // Awaited so that a cooldown this failure starts is known to every instance before the next attempt.
+        await lease.end(last);
         deps.metrics.upstreamAttempts.inc({ provider: target.provider.name, outcome: last.code ?? 'error' });
         deps.metrics.upstreamErrors.inc({ provider: target.provider.name, code: last.code ?? 'error' });
-        const delayMs = attempt < retries.attempts && last.retryable ? retryDelayMs(attempt, last, retries) : undefined;
+        const delayMs = attempt < maxRetries && last.retryable ? retryDelayMs(attempt, last, retries) : undefined;
         deps.logger.warn('upstream attempt failed', {
           requestId: call.requestId,
           provider: target.provider.name,

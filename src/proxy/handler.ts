@@ -11,6 +11,8 @@ import { Meter } from '../metering/meter.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { JsonObject } from '../plugin-sdk.ts';
 import type { ProviderRegistry, Target } from '../plugins/registry.ts';
+import type { HealthBook } from '../routing/health-book.ts';
+import type { Router } from '../routing/router.ts';
 import { sendError, toClientError } from '../middleware/error-handler.ts';
 import { compileGlobs, stripModelSuffix } from '../util/glob.ts';
 import { withAttempts } from './attempts.ts';
@@ -21,6 +23,9 @@ import { withGatewayUsage } from './wire.ts';
 
 export interface ProxyDeps {
   registry: ProviderRegistry;
+  /** Routing pools; absent: the registry alone picks targets. */
+  router?: Router;
+  health?: HealthBook;
   meter: Meter;
   logger: Logger;
   metrics: GatewayMetrics;
@@ -38,7 +43,9 @@ export function proxyHandler(deps: ProxyDeps, operation: Operation): RequestHand
       const parsed = operation.parse(req.body as JsonObject);
       call.model = parsed.model;
       call.stream = parsed.stream;
-      const targets = deps.registry.resolve(parsed.model, parsed.provider);
+      const targets = deps.router
+        ? deps.router.resolve({ model: parsed.model, provider: parsed.provider, body: req.body as JsonObject, keyId: key.id })
+        : deps.registry.resolve(parsed.model, parsed.provider);
       call.provider = targets[0].provider.name;
       assertModelAllowed(key, parsed.model);
       const cap = parsed.generates ? (parsed.maxOutputTokens ?? deps.defaultMaxTokens) : 0;

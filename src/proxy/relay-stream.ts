@@ -51,7 +51,7 @@ export async function relayStream(
   // The client going away or the stream outliving `max_stream_ms` both stop the upstream.
   const limit = new AbortController();
   const context: OperationContext = { ...callContext(call), signal: AbortSignal.any([call.abort.signal, limit.signal]) };
-  const { result: opened, target } = await withAttempts(deps, call, targets, (t) => openStream(operation, t, body, context, parsed));
+  const { result: opened, target, lease } = await withAttempts(deps, call, targets, (t) => openStream(operation, t, body, context, parsed), { holdLease: true });
   const maxMs = target.provider.entry.max_stream_ms;
   const timer = setTimeout(() => limit.abort(new UpstreamTimeoutError(`the stream from ${target.provider.name} exceeded ${maxMs} ms`)), maxMs);
   const { meter } = opened;
@@ -70,6 +70,8 @@ export async function relayStream(
     clearTimeout(timer);
     deps.metrics.activeStreams.dec();
     await opened.iterator.return?.()?.catch(() => undefined);
+    // A stream cut midway counts against its target's health, but it is never replayed elsewhere.
+    void lease.end(call.clientGone ? call.abort.signal.reason : failure);
   }
   const usage = deps.meter.charge(call, meter.usage(), target);
   countTokens(deps, call);

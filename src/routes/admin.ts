@@ -7,6 +7,7 @@ import { addCredits, createKey, getKey, keyCreateSchema, keyUpdateSchema, keyVie
 import { listUsage } from '../db/usage-repo.ts';
 import { GatewayError, InvalidRequestError, UnauthorizedError } from '../errors/gateway-error.ts';
 import { validateBody } from '../proxy/validate.ts';
+import type { ProviderView } from '../routing/provider-view.ts';
 import { tokenMatches } from './admin-auth.ts';
 
 export interface AdminDeps {
@@ -16,6 +17,7 @@ export interface AdminDeps {
   jsonBody: RequestHandler;
   /** The clock budgets' periods and expiry durations are read from. */
   now?: () => number;
+  providerViews?: () => Promise<ProviderView[]>;
 }
 
 class KeyNotFoundError extends GatewayError {
@@ -100,6 +102,10 @@ export function adminRouter(deps: AdminDeps): Router {
     const at = (value: string | undefined) => (value ? Date.parse(value) : undefined);
     const data = await listUsage(deps.db, { keyId: query.key_id, since: at(query.since), until: at(query.until), limit: query.limit });
     res.json({ object: 'list', data });
+  });
+
+  router.get('/providers', async function adminProviders(_req, res) {
+    res.json({ object: 'list', data: (await deps.providerViews?.()) ?? [] });
   });
 
   return router;

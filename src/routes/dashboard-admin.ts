@@ -1,4 +1,4 @@
-/** The operator's dashboard data under `/admin` (admin token): overview, usage pages and CSV, filter choices, providers. */
+/** The operator's dashboard data under `/admin` (admin token): overview, usage pages and CSV, filter choices. */
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.ts';
@@ -10,7 +10,6 @@ import type { Logger } from '../logging.ts';
 import type { ProviderRegistry } from '../plugins/registry.ts';
 import { validateBody } from '../proxy/validate.ts';
 import { tokenMatches } from './admin-auth.ts';
-import { providersView } from './providers-view.ts';
 
 export interface DashboardAdminDeps {
   db: Db;
@@ -65,10 +64,6 @@ export function dashboardAdminRouter(deps: DashboardAdminDeps): Router {
       deps.db('usage_daily').distinct('provider').whereNot('provider', '').orderBy('provider').limit(500),
     ]);
     res.json({ models: models.map((row: { model: string }) => row.model), providers: [...new Set([...deps.registry.providers.map((entry) => entry.name), ...providers.map((row: { provider: string }) => row.provider)])] });
-  });
-
-  router.get('/providers', async function adminProviders(_req, res) {
-    res.json({ object: 'list', data: await providersView(deps.db, deps.registry) });
   });
 
   return router;

@@ -96,7 +96,7 @@ export function errorFromUpstreamResponse(
     return new UpstreamRequestError(status === 422 ? 400 : status, `${provider}: ${message}`, parsed.code, parsed.param);
   }
   // 401/402/403 blame the gateway's own provider credentials or billing, never the client: a 502 with the reason.
-  return new UpstreamError(said);
+  return new UpstreamError(said, { upstreamStatus: status });
 }
 
 /** Where a transport error happened decides its meaning: before the answer it is unavailability, after it a cut body. */

@@ -20,6 +20,8 @@ export interface GatewayOptions {
   config?: PlainObject;
   /** The gateway's clock for budget periods and key expiry. */
   now?: () => number;
+  /** Epoch ms for routing cooldowns and stats: a test moves it instead of sleeping. */
+  clock?: () => number;
 }
 
 export interface TestGateway {
@@ -73,7 +75,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
   const dataDir = mkdtempSync(path.join(tmpdir(), 'switchyard-test-'));
   const config = testConfig(options, dataDir);
   const logger = createLogger(config.logging);
-  const running = await startServer(config, { logger, now: options.now });
+  const running = await startServer(config, { logger, now: options.now, clock: options.clock });
   return {
     running,
     config,

@@ -228,7 +228,7 @@ describe('dashboard in a browser', function () {
     assert.deepEqual(cells, [
       ['openai', 'openai', 'gpt-*, text-embedding-*', 'set'],
       ['huggingface', 'huggingface', '*/*', 'set'],
-      ['local', 'openai-compatible', 'llama3*', 'not set'],
+      ['local', 'openai-compatible', 'llama3*', 'not set (optional)'],
     ]);
     await shot(page, 'providers');
   });

@@ -69,14 +69,17 @@ export interface UsagePage {
   next_before: number | null;
 }
 
+/** `GET /admin/providers`: each entry and its routing health (cooldowns, in flight, the last five minutes). */
 export interface Provider {
   name: string;
   plugin: string;
   models: string[];
-  key_set: boolean;
-  state: 'ok' | 'cooling' | null;
-  cooling_until: string | null;
-  in_flight: number | null;
+  key_configured: boolean;
+  state: 'ok' | 'cooling';
+  /** When the cooldown ends; null while ok. */
+  until: string | null;
+  reason: 'failures' | 'rate_limited' | 'auth' | null;
+  in_flight: number;
   requests_5m: number;
   errors_5m: number;
   p50_latency_ms: number | null;

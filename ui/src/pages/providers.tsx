@@ -1,12 +1,27 @@
-/** Operator providers: each entry's plugin, models, whether its key is set, and its last five minutes. */
+/** Operator providers: each entry's plugin, models, whether its key is set, cooldowns, load and its last five minutes. */
 import { api, type Session } from '../api.ts';
 import { Empty, ErrorLine, useData } from '../components/bits.tsx';
 import { count, ms, when } from '../format.ts';
 import type { Provider } from '../types.ts';
 
+const REASONS = { failures: 'after failures', rate_limited: 'rate limited upstream', auth: 'upstream refused its key' };
+
+/** A plugin that needs no key (a local OpenAI-compatible server) is not "missing" one. */
+const needsKey = (p: Provider) => p.plugin !== 'openai-compatible';
+
 function State(props: { p: Provider }) {
-  if (!props.p.key_set && props.p.plugin !== 'openai-compatible') return <span class="badge bad">no key</span>;
-  if (props.p.state === 'cooling') return <span class="badge warn" title={props.p.cooling_until ? `until ${when(props.p.cooling_until)}` : undefined}>cooling</span>;
+  const { p } = props;
+  if (p.state === 'cooling') {
+    return (
+      <span>
+        <span class="badge warn">cooling</span>
+        <span class="muted small block">
+          {p.reason ? REASONS[p.reason] : ''} until {p.until ? when(p.until) : '—'}
+        </span>
+      </span>
+    );
+  }
+  if (!p.key_configured && needsKey(p)) return <span class="badge bad">no key</span>;
   return <span class="badge ok">ok</span>;
 }
 
@@ -52,7 +67,7 @@ export function Providers(props: { session: Session }) {
                   <td>{p.name}</td>
                   <td>{p.plugin}</td>
                   <td class="mono small">{p.models.join(', ') || '—'}</td>
-                  <td>{p.key_set ? 'set' : <span class="muted">not set</span>}</td>
+                  <td>{p.key_configured ? 'set' : <span class="muted">{needsKey(p) ? 'missing' : 'not set (optional)'}</span>}</td>
                   <td>
                     <State p={p} />
                   </td>
@@ -65,7 +80,7 @@ export function Providers(props: { session: Session }) {
               ))}
             </tbody>
           </table>
-          {list.some((p) => !p.key_set && p.plugin !== 'openai-compatible') && (
+          {list.some((p) => !p.key_configured && needsKey(p)) && (
             <p class="muted small">
               An entry without its key answers 503 provider_not_configured: put the key in <code>.env</code> (HUG_API_KEY for Hugging Face, OPENAI_API_KEY for OpenAI) and
               restart.
