@@ -1,10 +1,11 @@
 /**
  * The dashboard's overview: totals, error rate, medians and two time series over the last 24 h, 7 or 30 days. Sums
- * come from the daily aggregates (a few rows per day, whatever the traffic); the medians from a bounded sample of
- * the newest rows, so no query here reads more than SAMPLE_ROWS usage rows.
+ * come from the hourly and daily aggregates (a few rows per hour or day, whatever the traffic); the medians from a
+ * bounded sample of the newest rows, so no query here reads more than SAMPLE_ROWS usage rows.
  */
 import { microToUsd } from '../metering/pricing.ts';
-import { rows, type Queryable } from './sql.ts';
+import { HOUR_MS } from './usage-hourly.ts';
+import type { Queryable } from './sql.ts';
 
 export type OverviewRange = '24h' | '7d' | '30d';
 /** `days`: how many UTC days spend per day shows (a week for the last 24 h, so the day's bar has context). */
@@ -18,7 +19,6 @@ export const RANGES: Record<OverviewRange, { hours: number; days: number }> = {
 export const SAMPLE_ROWS = 5000;
 /** Spend per day shows this many models by name; the rest are summed as "other". */
 const TOP_MODELS = 8;
-const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 export interface Totals {
@@ -118,57 +118,73 @@ export async function spendPerDay(db: Queryable, days: string[], keyId?: string)
 
 const STATUS_CLASSES = ['2xx', '3xx', '4xx', '5xx'];
 
-/** Requests per hour and status class since `since`, oldest hour first. */
-async function requestsPerHour(db: Queryable, since: number, now: number): Promise<Overview['requests_per_hour']> {
-  const firstHour = Math.floor(since / HOUR_MS);
-  const lastHour = Math.floor(now / HOUR_MS);
-  const found = await rows<{ hour: number | string; cls: number | string; requests: number | string }>(
-    db,
-    'SELECT (created_at / 3600000) AS hour, (status / 100) AS cls, COUNT(*) AS requests FROM usage WHERE created_at >= ? GROUP BY 1, 2',
-    [firstHour * HOUR_MS],
-  );
+interface HourRow {
+  hour: number | string;
+  status_class: number | string;
+  requests: number | string;
+  prompt_tokens: number | string;
+  completion_tokens: number | string;
+  cost_micro: number | string;
+}
+
+/** Requests per hour and status class from `firstHour` on, oldest hour first, 3xx only when there were any. */
+function requestsPerHour(found: HourRow[], firstHour: number, lastHour: number): Overview['requests_per_hour'] {
   const hours: string[] = [];
   for (let hour = firstHour; hour <= lastHour; hour++) hours.push(new Date(hour * HOUR_MS).toISOString());
   const series = STATUS_CLASSES.map((status) => ({ status, requests: hours.map(() => 0) }));
   for (const row of found) {
     const i = Number(row.hour) - firstHour;
-    const s = series.find((entry) => entry.status === `${Math.floor(Number(row.cls))}xx`);
+    const s = series.find((entry) => entry.status === `${Number(row.status_class)}xx`);
     if (s && i >= 0 && i < hours.length) s.requests[i] += Number(row.requests);
   }
   return { hours, series: series.filter((entry) => entry.status !== '3xx' || entry.requests.some(Boolean)) };
 }
 
-/** Totals over the range: the last 24 h read rows by time, longer ranges whole UTC days of aggregates. */
-async function totals(db: Queryable, range: OverviewRange, since: number, days: string[]): Promise<Totals> {
-  if (range === '24h') {
-    const [row] = await rows<SumRow>(
-      db,
-      'SELECT COUNT(*) AS requests, SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens, SUM(cost_micro) AS cost_micro FROM usage WHERE created_at >= ?',
-      [since],
-    );
-    return totalsOf(row);
-  }
+/** The sums of hourly aggregates: the last 24 h are the current hour and the 23 before it. */
+function hourTotals(found: HourRow[]): Totals {
+  const sum = (pick: (row: HourRow) => number | string, only: (row: HourRow) => boolean = () => true) => found.filter(only).reduce((total, row) => total + Number(pick(row)), 0);
+  return totalsOf({
+    requests: sum((row) => row.requests),
+    errors: sum((row) => row.requests, (row) => Number(row.status_class) >= 4),
+    prompt_tokens: sum((row) => row.prompt_tokens),
+    completion_tokens: sum((row) => row.completion_tokens),
+    cost_micro: sum((row) => row.cost_micro),
+  });
+}
+
+/** Totals over whole UTC days of daily aggregates. */
+async function dayTotals(db: Queryable, firstDay: string): Promise<Totals> {
   const row = (await db('usage_daily')
-    .where('day', '>=', days[0])
+    .where('day', '>=', firstDay)
     .sum({ requests: 'requests', errors: 'errors', prompt_tokens: 'prompt_tokens', completion_tokens: 'completion_tokens', cost_micro: 'cost_micro' })
     .first()) as SumRow | undefined;
   return totalsOf(row);
 }
 
+/**
+ * The overview of a range. "24h" is hour-aligned (the current hour and the 23 before it) and read from hourly
+ * aggregates; "7d" and "30d" are whole UTC days (today and the days before it) read from daily aggregates.
+ */
 export async function overview(db: Queryable, range: OverviewRange, now = Date.now()): Promise<Overview> {
   const { hours, days: dayCount } = RANGES[range];
+  const lastHour = Math.floor(now / HOUR_MS);
+  const firstHour = lastHour - hours + 1;
   const firstDay = Math.floor(now / DAY_MS) * DAY_MS - (dayCount - 1) * DAY_MS;
-  const since = range === '24h' ? now - hours * HOUR_MS : firstDay;
+  const since = range === '24h' ? firstHour * HOUR_MS : firstDay;
   const days = daysFrom(firstDay, now);
-  const [sums, sample, spend, perHour] = await Promise.all([totals(db, range, since, days), medians(db, since), spendPerDay(db, days), requestsPerHour(db, since, now)]);
+  const [hourly, sample, spend] = await Promise.all([
+    db('usage_hourly').select('hour', 'status_class', 'requests', 'prompt_tokens', 'completion_tokens', 'cost_micro').where('hour', '>=', firstHour) as Promise<HourRow[]>,
+    medians(db, since),
+    spendPerDay(db, days),
+  ]);
   return {
     range,
     since: new Date(since).toISOString(),
-    totals: sums,
+    totals: range === '24h' ? hourTotals(hourly) : await dayTotals(db, days[0]),
     p50_latency_ms: sample.latency,
     p50_ttft_ms: sample.ttft,
     sample_rows: sample.rows,
     spend_per_day: spend,
-    requests_per_hour: perHour,
+    requests_per_hour: requestsPerHour(hourly, firstHour, lastHour),
   };
 }

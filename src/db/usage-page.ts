@@ -1,10 +1,13 @@
 /**
  * Usage rows for the dashboard: filtered by key, model, provider, status class and time, newest first, paged by
- * keyset on the row id (each page is an index walk from a known id, however deep the user pages), and as CSV.
+ * keyset on (created_at, id): each page is an index walk from where the last one ended, however deep the user
+ * pages. Key, model and provider filters walk their own (column, created_at) index; a status-class filter first reads
+ * the hourly aggregates to find how far back its next page reaches, so a rare status never scans the whole table.
  */
 import { z } from 'zod';
 import { microToUsd } from '../metering/pricing.ts';
 import type { Queryable } from './sql.ts';
+import { HOUR_MS } from './usage-hourly.ts';
 
 const DAY_MS = 86_400_000;
 const isoDate = /^\d{4}-\d{2}-\d{2}$/;
@@ -20,12 +23,13 @@ export const usageFilterSchema = z.strictObject({
   status: z.string().regex(/^([2-5]xx|error|\d{3})$/, "use 2xx, 3xx, 4xx, 5xx, error or a status code such as 429").optional(),
   since: instant.optional(),
   until: instant.optional(),
-  before: z.coerce.number().int().positive().optional(),
+  /** The `next_before` of the previous page. */
+  before: z.string().regex(/^\d{1,15}\.\d{1,18}$/, 'use the next_before of the previous page').optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 export type UsageFilterQuery = z.output<typeof usageFilterSchema>;
 
-/** One row as the dashboard shows it. `id` is the cursor: pass the last one as `before` for the next page. */
+/** One row as the dashboard shows it. */
 export interface UsagePageRow {
   id: number;
   request_id: string;
@@ -73,8 +77,35 @@ export function applyUsageFilter(db: Queryable, filter: Omit<UsageFilterQuery, '
   }
   if (filter.since) query.where('created_at', '>=', epoch(filter.since, false));
   if (filter.until) query.where('created_at', '<', epoch(filter.until, true));
-  if (filter.before) query.where('id', '<', filter.before);
+  if (filter.before) {
+    const [at, id] = filter.before.split('.').map(Number);
+    query.where((older) => older.where('created_at', '<', at).orWhere((same) => same.where('created_at', at).andWhere('id', '<', id)));
+  }
   return query;
+}
+
+const STATUS_CLASSES: Record<string, number[]> = { '2xx': [2], '3xx': [3], '4xx': [4], '5xx': [5], error: [4, 5] };
+
+/**
+ * For a filter on status class alone: the earliest created_at the next `need` matching rows can lie at, from the
+ * hourly aggregates (their counts per class are exact). The newest hour of the walk is never counted, as it may
+ * also hold rows past the cursor. Undefined: no bound (another filter applies, or an exact status code).
+ */
+async function statusWindow(db: Queryable, filter: Omit<UsageFilterQuery, 'limit'>, need: number): Promise<number | undefined> {
+  const classes = filter.status ? STATUS_CLASSES[filter.status] : undefined;
+  if (!classes || filter.key_id || filter.model || filter.provider) return undefined;
+  const top = Math.min(filter.before ? Number(filter.before.split('.')[0]) : Infinity, filter.until ? epoch(filter.until, true) : Infinity, Date.now());
+  const topHour = Math.floor(top / HOUR_MS);
+  const query = db('usage_hourly').select('hour').sum({ requests: 'requests' }).whereIn('status_class', classes).where('hour', '<', topHour).groupBy('hour').orderBy('hour', 'desc');
+  if (filter.since) query.where('hour', '>=', Math.floor(epoch(filter.since, false) / HOUR_MS));
+  let counted = 0;
+  let earliest = topHour;
+  for (const row of (await query) as { hour: number | string; requests: number | string }[]) {
+    earliest = Number(row.hour);
+    counted += Number(row.requests);
+    if (counted >= need) break;
+  }
+  return earliest * HOUR_MS;
 }
 
 function toView(row: DbRow): UsagePageRow {
@@ -89,11 +120,15 @@ function toView(row: DbRow): UsagePageRow {
 }
 
 /** One page, newest first, and the cursor of the next (null on the last page). */
-export async function usagePage(db: Queryable, filter: UsageFilterQuery): Promise<{ data: UsagePageRow[]; next_before: number | null }> {
+export async function usagePage(db: Queryable, filter: UsageFilterQuery): Promise<{ data: UsagePageRow[]; next_before: string | null }> {
   // One row more than asked tells whether another page exists without a COUNT over the whole filter.
-  const found = (await applyUsageFilter(db, filter).select(COLUMNS).orderBy('id', 'desc').limit(filter.limit + 1)) as DbRow[];
-  const data = found.slice(0, filter.limit).map(toView);
-  return { data, next_before: found.length > filter.limit ? data[data.length - 1].id : null };
+  const query = applyUsageFilter(db, filter).select(COLUMNS).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(filter.limit + 1);
+  const window = await statusWindow(db, filter, filter.limit + 1);
+  if (window !== undefined) query.where('created_at', '>=', window);
+  const found = (await query) as DbRow[];
+  const data = found.slice(0, filter.limit);
+  const last = data[data.length - 1];
+  return { data: data.map(toView), next_before: found.length > filter.limit ? `${Number(last.created_at)}.${Number(last.id)}` : null };
 }
 
 export const CSV_COLUMNS = ['created_at', 'request_id', 'key_id', 'key_name', 'endpoint', 'provider', 'model', 'status', 'error_code', 'prompt_tokens', 'completion_tokens', 'cost_usd', 'latency_ms', 'ttft_ms', 'stream', 'attempts'] as const;
@@ -109,7 +144,7 @@ export function csvCell(value: unknown): string {
 /** Every row of a filter as CSV lines, newest first, read a page at a time so memory stays flat. */
 export async function* usageCsv(db: Queryable, filter: Omit<UsageFilterQuery, 'limit' | 'before'>, keyNames: ReadonlyMap<string, string>, maxRows: number): AsyncGenerator<string> {
   yield `${CSV_COLUMNS.join(',')}\r\n`;
-  let before: number | undefined;
+  let before: string | undefined;
   let sent = 0;
   while (sent < maxRows) {
     const page = await usagePage(db, { ...filter, before, limit: Math.min(500, maxRows - sent) });

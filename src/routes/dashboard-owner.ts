@@ -3,13 +3,13 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/knex.ts';
 import { daysFrom, spendPerDay } from '../db/overview-repo.ts';
-import { usagePage } from '../db/usage-page.ts';
+import { usageFilterSchema, usagePage } from '../db/usage-page.ts';
 import { validateBody } from '../proxy/validate.ts';
 
 const DAY_MS = 86_400_000;
 const dailySchema = z.strictObject({ days: z.coerce.number().int().min(1).max(366).default(30) });
 const requestsSchema = z.strictObject({
-  before: z.coerce.number().int().positive().optional(),
+  before: usageFilterSchema.shape.before,
   limit: z.coerce.number().int().min(1).max(200).default(20),
 });
 

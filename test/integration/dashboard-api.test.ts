@@ -16,7 +16,7 @@ const DAY_MS = 86_400_000;
 
 interface Page {
   data: { id: number; request_id: string; status: number; model: string; key_id: string; created_at: string; cost_usd: number; provider: string }[];
-  next_before: number | null;
+  next_before: string | null;
 }
 
 /** Rows written straight through the usage writer, as the gateway writes them, at chosen times in the past. */
@@ -115,7 +115,7 @@ describe('dashboard data endpoints', () => {
     assert.deepEqual(spend.series.map((entry) => entry.model).sort(), ['gpt-4o-mini', LLAMA]);
     assert.equal(Math.round(spend.series.reduce((sum, entry) => sum + entry.cost_usd.at(-1)! * 1e6, 0)), costMicro);
     const perHour = overview.requests_per_hour as { hours: string[]; series: { status: string; requests: number[] }[] };
-    assert.equal(perHour.hours.length, 25);
+    assert.equal(perHour.hours.length, 24);
     assert.deepEqual(Object.fromEntries(perHour.series.map((entry) => [entry.status, entry.requests.at(-1)])), { '2xx': 4, '4xx': 0, '5xx': 1 });
     // Longer ranges read whole days of aggregates: the same sums today.
     const week = (await (await admin('/admin/overview?range=7d')).json()) as Record<string, any>;
@@ -130,9 +130,9 @@ describe('dashboard data endpoints', () => {
     for (let i = 0; i < 120; i++) writer.enqueue({ row: pastRow(keyB.record.id, now - 3 * DAY_MS + i, i, i % 10 === 0 ? { status: 429, error_code: 'rate_limit_exceeded', cost_micro: 0 } : {}) });
     for (let i = 0; i < 7; i++) writer.enqueue({ row: pastRow(keyB.record.id, now - 10 * DAY_MS + i, 1000 + i, { model: 'gpt-4o-mini', provider: 'openai' }) });
     await writer.flush();
-    const all = (await d.gateway.running.deps.db('usage').select('id').orderBy('id', 'desc')).map((row) => Number(row.id));
+    const all = (await d.gateway.running.deps.db('usage').select('id').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])).map((row) => Number(row.id));
     const seen: number[] = [];
-    let before: number | null | undefined;
+    let before: string | null | undefined;
     do {
       const page = (await (await admin(`/admin/usage/rows?limit=50${before ? `&before=${before}` : ''}`)).json()) as Page;
       assert.ok(page.data.length <= 50);
@@ -151,7 +151,20 @@ describe('dashboard data endpoints', () => {
     const tenDaysAgo = new Date(now - 10 * DAY_MS).toISOString().slice(0, 10);
     const sameDay = (await (await admin(`/admin/usage/rows?since=${tenDaysAgo}&until=${tenDaysAgo}&limit=500`)).json()) as Page;
     assert.equal(sameDay.data.length, 7, 'a date in until means through that whole UTC day');
+    // A status class pages through the hourly aggregates' window: every matching row once, across pages.
+    const pagedErrors: number[] = [];
+    before = undefined;
+    do {
+      const page = (await (await admin(`/admin/usage/rows?status=error&limit=5${before ? `&before=${before}` : ''}`)).json()) as Page;
+      pagedErrors.push(...page.data.map((row) => row.id));
+      before = page.next_before;
+    } while (before);
+    assert.deepEqual(pagedErrors, errors.data.map((row) => row.id));
+    const sums = await d.gateway.running.deps.db('usage_hourly').sum({ requests: 'requests', cost: 'cost_micro' }).first();
+    const rowSums = await d.gateway.running.deps.db('usage').count({ requests: '*' }).sum({ cost: 'cost_micro' }).first();
+    assert.deepEqual([Number(sums!.requests), Number(sums!.cost)], [Number(rowSums!.requests), Number(rowSums!.cost)], 'hourly aggregates equal the rows');
     assert.equal((await admin('/admin/usage/rows?status=teapot')).status, 400);
+    assert.equal((await admin('/admin/usage/rows?before=12')).status, 400);
     assert.equal((await admin('/admin/usage/rows?limit=100000')).status, 400);
   });
 
@@ -207,8 +220,8 @@ describe('dashboard data endpoints', () => {
     assert.equal(requests.data.length, 5);
     assert.ok(requests.data.every((row) => row.key_id === keyA.record.id));
     assert.deepEqual(
-      requests.data.map((row) => row.id),
-      [...requests.data.map((row) => row.id)].sort((a, b) => b - a),
+      requests.data.map((row) => row.created_at),
+      [...requests.data.map((row) => row.created_at)].sort().reverse(),
     );
     const daily = (await (await owner('/v1/usage/daily?days=7')).json()) as { days: string[]; series: { model: string; cost_usd: number[] }[] };
     assert.equal(daily.days.length, 7);

@@ -66,7 +66,8 @@ export interface UsageRow {
 
 export interface UsagePage {
   data: UsageRow[];
-  next_before: number | null;
+  /** Pass as `before` for the next (older) page; null on the last one. */
+  next_before: string | null;
 }
 
 /** `GET /admin/providers`: each entry and its routing health (cooldowns, in flight, the last five minutes). */

@@ -49,7 +49,7 @@ export function UsageTable(props: { rows: UsageRow[]; keyName?: (id: string | nu
 }
 
 /** Newer/Older buttons over a stack of cursors (the ids each page started before). */
-export function Pager(props: { cursors: (number | undefined)[]; next: number | null; onChange: (cursors: (number | undefined)[]) => void }) {
+export function Pager(props: { cursors: (string | undefined)[]; next: string | null; onChange: (cursors: (string | undefined)[]) => void }) {
   const page = props.cursors.length;
   return (
     <div class="pager">

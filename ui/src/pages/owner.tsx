@@ -16,7 +16,7 @@ function budgetLeft(usage: OwnUsage): { value: string; hint?: string } {
 export function Owner(props: { session: Session }) {
   const usage = useData(() => api<OwnUsage>(props.session, '/v1/usage'), []);
   const daily = useData(() => api<SpendPerDay>(props.session, '/v1/usage/daily?days=30'), []);
-  const [cursors, setCursors] = useState<(number | undefined)[]>([undefined]);
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const before = cursors[cursors.length - 1];
   const page = useData(() => api<UsagePage>(props.session, `/v1/usage/requests${query({ before, limit: 20 })}`), [before]);
   const own = usage.data;

@@ -78,7 +78,7 @@ function FilterBar(props: { filters: Filters; set: (filters: Filters) => void; k
 
 export function Usage(props: { session: Session }) {
   const [filters, setFiltersState] = useState<Filters>(NONE);
-  const [cursors, setCursors] = useState<(number | undefined)[]>([undefined]);
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [exportError, setExportError] = useState<unknown>();
   const setFilters = (next: Filters) => {
     setFiltersState(next);
