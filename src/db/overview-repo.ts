@@ -83,7 +83,8 @@ function totalsOf(row: SumRow | undefined): Totals {
 
 /** Medians of latency (answered requests) and time to first token (streams) among the newest rows since `since`. */
 async function medians(db: Queryable, since: number, keyId?: string): Promise<{ latency: number | null; ttft: number | null; rows: number }> {
-  const query = db('usage').select('status', 'latency_ms', 'ttft_ms').where('created_at', '>=', since).orderBy('id', 'desc').limit(SAMPLE_ROWS);
+  // Newest by created_at: the walk follows the created_at index and stops after SAMPLE_ROWS rows.
+  const query = db('usage').select('status', 'latency_ms', 'ttft_ms').where('created_at', '>=', since).orderBy('created_at', 'desc').limit(SAMPLE_ROWS);
   if (keyId) query.where('key_id', keyId);
   const sample = (await query) as { status: number; latency_ms: number; ttft_ms: number | null }[];
   const answered = sample.filter((row) => row.status < 400);

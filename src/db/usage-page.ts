@@ -79,7 +79,8 @@ export function applyUsageFilter(db: Queryable, filter: Omit<UsageFilterQuery, '
   if (filter.until) query.where('created_at', '<', epoch(filter.until, true));
   if (filter.before) {
     const [at, id] = filter.before.split('.').map(Number);
-    query.where((older) => older.where('created_at', '<', at).orWhere((same) => same.where('created_at', at).andWhere('id', '<', id)));
+    // The plain bound lets the index start its walk at the cursor; the OR only sorts out rows of that same instant.
+    query.where('created_at', '<=', at).where((older) => older.where('created_at', '<', at).orWhere('id', '<', id));
   }
   return query;
 }

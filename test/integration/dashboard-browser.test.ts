@@ -11,6 +11,7 @@ import type { APIError } from 'openai';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser, type WatchedPage } from '../helpers/browser.ts';
 import { ADMIN_TOKEN, startDashboardGateway, type DashboardGateway } from '../helpers/dashboard.ts';
+import { seedTraffic } from '../helpers/dashboard-traffic.ts';
 import { eventually, usageMark } from '../helpers/gateway.ts';
 
 const XSS_NAME = '<img src=x onerror=alert(1)>';
@@ -141,7 +142,6 @@ describe('dashboard in a browser', function () {
     const costMicro = rows.reduce((sum, row) => sum + Number(row.cost_micro), 0);
     assert.equal(await stat(page, 'stat-spend'), dollars(costMicro / 1e6));
     assert.equal(await page.locator('.uplot').count(), 2);
-    await shot(page, 'overview');
 
     await page.getByRole('link', { name: 'Usage' }).click();
     await page.locator('tr[data-request-id]').first().waitFor();
@@ -157,7 +157,7 @@ describe('dashboard in a browser', function () {
     await page.selectOption('select[name=status]', '');
     await page.selectOption('select[name=model]', LLAMA);
     await rowCount(page, 2);
-    await shot(page, 'usage');
+    await shot(page, 'usage-filtered');
     const shown = await page.locator('tr[data-request-id]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-request-id')));
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
     assert.match(download.suggestedFilename(), /^switchyard-usage-\d{4}-\d{2}-\d{2}\.csv$/);
@@ -207,7 +207,6 @@ describe('dashboard in a browser', function () {
     const expected = await balance();
     assert.ok(expected > 3.49 && expected < 3.5, String(expected));
     await row.locator('td.num', { hasText: dollars(expected) }).waitFor();
-    await shot(page, 'keys');
 
     await row.getByRole('button', { name: 'Revoke' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
@@ -230,7 +229,6 @@ describe('dashboard in a browser', function () {
       ['huggingface', 'huggingface', '*/*', 'set'],
       ['local', 'openai-compatible', 'llama3*', 'not set (optional)'],
     ]);
-    await shot(page, 'providers');
   });
 
   it('key owner: signs in with the key, sees balance, trial left, spend per day and the latest requests', async () => {
@@ -249,7 +247,6 @@ describe('dashboard in a browser', function () {
     assert.equal(await stat(owner.page, 'owner-trial'), usage.trial_tokens_remaining.toLocaleString('en-US'));
     assert.equal(await owner.page.locator('.uplot').count(), 1);
     assert.equal(await owner.page.getByRole('link', { name: 'Keys' }).count(), 0, 'an owner sees no operator pages');
-    await shot(owner.page, 'owner');
   });
 
   it('sign out forgets the token: the sign-in form comes back, also after a reload', async () => {
@@ -260,6 +257,40 @@ describe('dashboard in a browser', function () {
     await page.reload();
     await page.locator('input[name=token]').waitFor();
     assert.equal(await page.locator('nav.top').count(), 0);
+  });
+
+  it('renders two weeks of busy traffic on every page without a console error (the documentation screenshots)', async () => {
+    const teams = await Promise.all(['team-search', 'team-support', 'batch-jobs'].map((name, i) => d.gateway.createKey({ name, credits_usd: 50 * (i + 1), rpm: 600, budget_usd: 40, budget_period: 'month' })));
+    await seedTraffic(d.gateway, teams.map((team) => team.record.id));
+    const busy = await browser.page();
+    watched.push(busy);
+    const { page } = busy;
+    await signIn(page, d.gateway.url, ADMIN_TOKEN);
+    await page.getByRole('button', { name: '7 days' }).click();
+    await page.getByRole('button', { name: '7 days', pressed: true }).waitFor();
+    const week = (await (await fetch(`${d.gateway.url}/admin/overview?range=7d`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { totals: { requests: number } };
+    await page.getByTestId('stat-requests').getByText(week.totals.requests.toLocaleString('en-US'), { exact: true }).waitFor();
+    await page.locator('.uplot').nth(1).waitFor();
+    await shot(page, 'overview');
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.locator('tr[data-key-id]').nth(3).waitFor();
+    await shot(page, 'keys');
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.locator('tr[data-request-id]').nth(49).waitFor();
+    await page.getByRole('button', { name: 'Older →' }).click();
+    await page.getByText('page 2').waitFor();
+    await page.getByRole('button', { name: '← Newer' }).click();
+    await page.getByText('page 1').waitFor();
+    await shot(page, 'usage');
+    await page.getByRole('link', { name: 'Providers' }).click();
+    await page.locator('tr[data-provider]').first().waitFor();
+    await shot(page, 'providers');
+    const owner = await browser.page();
+    watched.push(owner);
+    await signIn(owner.page, d.gateway.url, teams[0].secret);
+    await owner.page.locator('tr[data-request-id]').nth(19).waitFor();
+    await owner.page.locator('.uplot').waitFor();
+    await shot(owner.page, 'owner');
   });
 
   it('no URL ever held a token, no dialog fired and no page logged a console error', () => {
