@@ -17,6 +17,11 @@ export async function serve(config: Config, port?: number): Promise<number> {
     return 1;
   }
   console.error(`switchyard listening on ${running.url}`);
+  console.error(
+    config.admin.token
+      ? `dashboard: ${running.url}/ui (sign in with ADMIN_TOKEN, or a key owner with their sk-sy-… key)`
+      : `dashboard: ${running.url}/ui (ADMIN_TOKEN is not set, so the admin API and operator sign-in are off: put ADMIN_TOKEN=<a long random string> in .env and restart)`,
+  );
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info('shutting down', { signal });

@@ -3,6 +3,7 @@
  * gateway's own usage writer (so the aggregates follow), spread over days and hours, several keys and models, and
  * a few refusals and upstream failures.
  */
+import { budgetPeriodAt } from '../../src/metering/budget-period.ts';
 import type { UsageRow } from '../../src/metering/usage-writer.ts';
 import type { TestGateway } from './gateway.ts';
 
@@ -14,8 +15,13 @@ const MODELS: [string, string, number, number][] = [
   ['deepseek-ai/DeepSeek-R1', 'huggingface', 3, 7],
 ];
 
-/** Writes the rows and waits until they are in the database; returns how many. */
+/**
+ * Writes the rows and waits until they are in the database; returns how many. Each key's balance and this month's
+ * budget use are charged what its rows cost, so balances, budgets and spend agree on the pages.
+ */
 export async function seedTraffic(gateway: TestGateway, keyIds: string[], days = 14): Promise<number> {
+  const spent = new Map<string, { total: number; month: number }>();
+  const month = budgetPeriodAt('month', Date.now());
   const writer = gateway.running.deps.writer;
   const now = Date.now();
   let seed = 7;
@@ -54,9 +60,19 @@ export async function seedTraffic(gateway: TestGateway, keyIds: string[], days =
       // A row can't lie in the future: the newest hour's rows stay before now.
       row.created_at = Math.min(row.created_at, now - 1000);
       writer.enqueue({ row });
+      const sums = spent.get(row.key_id!) ?? { total: 0, month: 0 };
+      sums.total += row.cost_micro;
+      if (row.created_at >= month.start) sums.month += row.cost_micro;
+      spent.set(row.key_id!, sums);
       count++;
     }
   }
   await writer.flush();
+  const db = gateway.running.deps.db;
+  for (const [keyId, sums] of spent) {
+    await db('api_keys').where('id', keyId).whereNotNull('balance_micro').update({ balance_micro: db.raw('CASE WHEN balance_micro > ? THEN balance_micro - ? ELSE 0 END', [sums.total, sums.total]) });
+    await db('budget_usage').insert({ key_id: keyId, period: month.id, used_micro: sums.month }).onConflict(['key_id', 'period']).merge();
+  }
+  gateway.running.deps.keyCache.clear();
   return count;
 }

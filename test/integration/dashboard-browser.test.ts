@@ -19,10 +19,10 @@ const LLAMA = 'meta-llama/Llama-3.1-8B-Instruct';
 const HI = [{ role: 'user' as const, content: 'Hi' }];
 const SHOTS = process.env.DASHBOARD_SCREENSHOTS;
 
-async function shot(page: Page, name: string): Promise<void> {
+async function shot(page: Page, name: string, fullPage = true): Promise<void> {
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 }
 
 async function signIn(page: Page, url: string, token: string): Promise<void> {
@@ -281,7 +281,7 @@ describe('dashboard in a browser', function () {
     await page.getByText('page 2').waitFor();
     await page.getByRole('button', { name: '← Newer' }).click();
     await page.getByText('page 1').waitFor();
-    await shot(page, 'usage');
+    await shot(page, 'usage', false);
     await page.getByRole('link', { name: 'Providers' }).click();
     await page.locator('tr[data-provider]').first().waitFor();
     await shot(page, 'providers');

@@ -41,6 +41,11 @@ function stackedData(props: ChartProps): uPlot.AlignedData {
   return [props.times, ...totals.reverse()];
 }
 
+/** Seconds between two bars. */
+function step(props: ChartProps): number {
+  return props.times.length > 1 ? props.times[1] - props.times[0] : 86_400;
+}
+
 function options(props: ChartProps, width: number): uPlot.Options {
   const ordered = [...props.series].reverse();
   const bars = uPlot.paths.bars?.({ size: [0.7, 48], align: 0 });
@@ -50,7 +55,8 @@ function options(props: ChartProps, width: number): uPlot.Options {
     title: props.title,
     legend: { live: true },
     cursor: { drag: { x: false, y: false }, points: { show: false } },
-    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+    // Half a bar of room at each end, so the first and the newest bar show whole.
+    scales: { x: { time: true, range: (_u, min, max) => [min - step(props) / 2, max + step(props) / 2] }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
     axes: [{ stroke: '#667', grid: { stroke: '#eef0f4' } }, { stroke: '#667', grid: { stroke: '#eef0f4' }, size: 84, values: (_u, splits) => splits.map(props.format), ...(props.integers ? { incrs: INTEGER_STEPS } : {}) }],
     series: [
       { label: props.timeTitle, value: (_u, value) => (value === null ? '—' : props.timeLabel(value)) },
