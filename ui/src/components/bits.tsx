@@ -69,8 +69,12 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** Runs `load` when `deps` change (and on reload()), keeping the last answer while the next one loads. */
-export function useData<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
+/**
+ * Runs `load` when `deps` change (and on reload()), keeping the last answer while the next one loads. With
+ * `refreshMs`, loads again that often while the tab is visible, and when it comes back into view: a page left
+ * open shows new traffic without a reload.
+ */
+export function useData<T>(load: () => Promise<T>, deps: unknown[], refreshMs?: number): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({ loading: true });
   const [tick, setTick] = useState(0);
   useEffect(() => {
@@ -85,8 +89,21 @@ export function useData<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
     };
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((value) => value + 1), []);
+  useEffect(() => {
+    if (!refreshMs) return;
+    const whenVisible = () => document.visibilityState === 'visible' && reload();
+    const timer = setInterval(whenVisible, refreshMs);
+    document.addEventListener('visibilitychange', whenVisible);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', whenVisible);
+    };
+  }, [refreshMs]);
   return { data: state.data, error: state.error, loading: state.loading, reload };
 }
+
+/** How often pages that show live numbers load them again. */
+export const REFRESH_MS = 10_000;
 
 /** The curl line a new operator can paste to see a first request arrive. */
 export function curlLine(key = 'sk-sy-…'): string {

@@ -79,6 +79,8 @@ function options(props: ChartProps, width: number): uPlot.Options {
 
 export function Chart(props: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
+  // Drawn again only when the numbers change, not each time a page refreshes to the same answer.
+  const signature = JSON.stringify([props.title, props.times, props.series]);
   useEffect(() => {
     const element = box.current;
     if (!element) return;
@@ -89,6 +91,6 @@ export function Chart(props: ChartProps) {
       observer.disconnect();
       plot.destroy();
     };
-  }, [props]);
+  }, [signature]);
   return <div class="chart" ref={box} />;
 }

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { api, type Session } from '../api.ts';
 import { Chart } from '../components/chart.tsx';
-import { curlLine, Empty, ErrorLine, Stat, useData } from '../components/bits.tsx';
+import { curlLine, Empty, ErrorLine, REFRESH_MS, Stat, useData } from '../components/bits.tsx';
 import { count, ms, percent, usd } from '../format.ts';
 import type { Key, Overview as OverviewData } from '../types.ts';
 
@@ -58,7 +58,7 @@ function FirstSteps(props: { keys: Key[] }) {
   }
   return (
     <Empty title="No traffic yet">
-      <p>Send a first request with one of your keys; it shows up here and on Usage within a second:</p>
+      <p>Send a first request with one of your keys; it shows up here and on Usage within a few seconds:</p>
       <pre class="code">{curlLine()}</pre>
     </Empty>
   );
@@ -66,8 +66,8 @@ function FirstSteps(props: { keys: Key[] }) {
 
 export function Overview(props: { session: Session }) {
   const [range, setRange] = useState<OverviewData['range']>('24h');
-  const overview = useData(() => api<OverviewData>(props.session, `/admin/overview?range=${range}`), [range]);
-  const keys = useData(() => api<{ data: Key[] }>(props.session, '/admin/keys'), []);
+  const overview = useData(() => api<OverviewData>(props.session, `/admin/overview?range=${range}`), [range], REFRESH_MS);
+  const keys = useData(() => api<{ data: Key[] }>(props.session, '/admin/keys'), [], REFRESH_MS);
   const data = overview.data;
   const totals = data?.totals;
   return (

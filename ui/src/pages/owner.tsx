@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { api, query, type Session } from '../api.ts';
 import { Chart } from '../components/chart.tsx';
-import { curlLine, Empty, ErrorLine, Stat, useData } from '../components/bits.tsx';
+import { curlLine, Empty, ErrorLine, REFRESH_MS, Stat, useData } from '../components/bits.tsx';
 import { Pager, UsageTable } from '../components/usage-table.tsx';
 import { count, day, usd, when } from '../format.ts';
 import type { OwnUsage, SpendPerDay, UsagePage } from '../types.ts';
@@ -14,11 +14,11 @@ function budgetLeft(usage: OwnUsage): { value: string; hint?: string } {
 }
 
 export function Owner(props: { session: Session }) {
-  const usage = useData(() => api<OwnUsage>(props.session, '/v1/usage'), []);
+  const usage = useData(() => api<OwnUsage>(props.session, '/v1/usage'), [], REFRESH_MS);
   const daily = useData(() => api<SpendPerDay>(props.session, '/v1/usage/daily?days=30'), []);
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const before = cursors[cursors.length - 1];
-  const page = useData(() => api<UsagePage>(props.session, `/v1/usage/requests${query({ before, limit: 20 })}`), [before]);
+  const page = useData(() => api<UsagePage>(props.session, `/v1/usage/requests${query({ before, limit: 20 })}`), [before], before === undefined ? REFRESH_MS : undefined);
   const own = usage.data;
   const budget = own && budgetLeft(own);
   return (

@@ -1,6 +1,6 @@
 /** Operator providers: each entry's plugin, models, whether its key is set, cooldowns, load and its last five minutes. */
 import { api, type Session } from '../api.ts';
-import { Empty, ErrorLine, useData } from '../components/bits.tsx';
+import { Empty, ErrorLine, REFRESH_MS, useData } from '../components/bits.tsx';
 import { count, ms, when } from '../format.ts';
 import type { Provider } from '../types.ts';
 
@@ -11,6 +11,8 @@ const needsKey = (p: Provider) => p.plugin !== 'openai-compatible';
 
 function State(props: { p: Provider }) {
   const { p } = props;
+  // A missing key is the cause to fix first, whatever cooldown it led to.
+  if (!p.key_configured && needsKey(p)) return <span class="badge bad">no key</span>;
   if (p.state === 'cooling') {
     return (
       <span>
@@ -21,12 +23,11 @@ function State(props: { p: Provider }) {
       </span>
     );
   }
-  if (!p.key_configured && needsKey(p)) return <span class="badge bad">no key</span>;
   return <span class="badge ok">ok</span>;
 }
 
 export function Providers(props: { session: Session }) {
-  const providers = useData(() => api<{ data: Provider[] }>(props.session, '/admin/providers'), []);
+  const providers = useData(() => api<{ data: Provider[] }>(props.session, '/admin/providers'), [], REFRESH_MS);
   const list = providers.data?.data ?? [];
   return (
     <section>

@@ -1,7 +1,7 @@
 /** Operator usage: filters by key, model, provider, status and dates; newest first, paged by keyset; CSV export. */
 import { useState } from 'preact/hooks';
 import { api, query, request, type Session } from '../api.ts';
-import { curlLine, Empty, ErrorLine, useData } from '../components/bits.tsx';
+import { curlLine, Empty, ErrorLine, REFRESH_MS, useData } from '../components/bits.tsx';
 import { Pager, UsageTable } from '../components/usage-table.tsx';
 import type { Key, UsagePage } from '../types.ts';
 
@@ -85,7 +85,8 @@ export function Usage(props: { session: Session }) {
     setCursors([undefined]);
   };
   const before = cursors[cursors.length - 1];
-  const page = useData(() => api<UsagePage>(props.session, `/admin/usage/rows${query({ ...filters, before, limit: 50 })}`), [JSON.stringify(filters), before]);
+  // The newest page follows new traffic; an older page stays put while it is read.
+  const page = useData(() => api<UsagePage>(props.session, `/admin/usage/rows${query({ ...filters, before, limit: 50 })}`), [JSON.stringify(filters), before], before === undefined ? REFRESH_MS : undefined);
   const keys = useData(() => api<{ data: Key[] }>(props.session, '/admin/keys'), []);
   const facets = useData(() => api<{ models: string[]; providers: string[] }>(props.session, '/admin/usage/facets'), []);
   const names = new Map((keys.data?.data ?? []).map((k) => [k.id, k.name]));
