@@ -126,11 +126,62 @@ async function firstByte(url: string, token: string): Promise<number> {
   return Math.round(ms * 10) / 10;
 }
 
+/** Every data call the pages make, as [name, path, token]. */
+function dashboardCalls(keyId: string, secret: string, now: number): [string, string, string][] {
+  const middle = `${Math.floor(now - 15 * DAY_MS)}.${Math.floor(ROWS / 2)}`;
+  const tenDaysAgo = new Date(now - 10 * DAY_MS).toISOString().slice(0, 10);
+  return [
+    ['overview 24h', '/admin/overview?range=24h', TOKEN],
+    ['overview 7d', '/admin/overview?range=7d', TOKEN],
+    ['overview 30d', '/admin/overview?range=30d', TOKEN],
+    ['keys', '/admin/keys', TOKEN],
+    ['usage: newest page', '/admin/usage/rows?limit=50', TOKEN],
+    ['usage: a page 500k rows deep', `/admin/usage/rows?limit=50&before=${middle}`, TOKEN],
+    ['usage: one key', `/admin/usage/rows?limit=50&key_id=${keyId}`, TOKEN],
+    ['usage: a common model', '/admin/usage/rows?limit=50&model=gpt-4o', TOKEN],
+    ['usage: a rare model (1 in 10,000)', `/admin/usage/rows?limit=50&model=${encodeURIComponent(RARE_MODEL)}`, TOKEN],
+    ['usage: a provider', '/admin/usage/rows?limit=50&provider=openai', TOKEN],
+    ['usage: status 5xx', '/admin/usage/rows?limit=50&status=5xx', TOKEN],
+    ['usage: errors', '/admin/usage/rows?limit=50&status=error', TOKEN],
+    ['usage: status 429', '/admin/usage/rows?limit=50&status=429', TOKEN],
+    ['usage: one key, 5xx', `/admin/usage/rows?limit=50&key_id=${keyId}&status=5xx`, TOKEN],
+    ['usage: one day, 10 days ago', `/admin/usage/rows?limit=50&since=${tenDaysAgo}&until=${tenDaysAgo}`, TOKEN],
+    ['usage: filter choices', '/admin/usage/facets', TOKEN],
+    ['providers', '/admin/providers', TOKEN],
+    ['owner: balance and totals', '/v1/usage', secret],
+    ['owner: spend per day', '/v1/usage/daily?days=30', secret],
+    ['owner: latest requests', '/v1/usage/requests?limit=20', secret],
+  ];
+}
+
+function report(client: string, results: Timing[], exportMs: number): void {
+  console.log(`\nDashboard data calls on ${client}, ${ROWS.toLocaleString('en-US')} usage rows over 30 days (median / worst of ${RUNS}):\n`);
+  for (const result of results) console.log(`  ${result.call.padEnd(38)} ${String(result.median_ms).padStart(7)} ms ${String(result.max_ms).padStart(7)} ms${result.median_ms > 200 ? '  OVER 200 ms' : ''}`);
+  console.log(`  ${'CSV export (5xx): first bytes'.padEnd(38)} ${String(exportMs).padStart(7)} ms`);
+  mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(path.join(ROOT, 'bench', 'results', `dashboard-${client}.json`), `${JSON.stringify({ rows: ROWS, database: client, results, export_first_byte_ms: exportMs }, null, 2)}\n`);
+}
+
+async function measure(database: { client: string; connection: string }, keyId: string, secret: string, now: number): Promise<void> {
+  const config = configFromObject(
+    { server: { host: '127.0.0.1', port: 0 }, database, admin: { token: TOKEN }, logging: { level: 'error' }, plugins_dir: path.join(ROOT, 'plugins'), providers: { huggingface: { plugin: 'huggingface', base_url: 'http://127.0.0.1:9', api_key: 'x', models: ['*/*'] } } },
+    path.join(ROOT, 'config', 'bench.yaml'),
+  );
+  const running = await startServer(config, { logger: createLogger({ level: 'error' }) });
+  try {
+    const results: Timing[] = [];
+    for (const [name, url, token] of dashboardCalls(keyId, secret, now)) results.push(await time(name, `${running.url}${url}`, token));
+    report(database.client, results, await firstByte(`${running.url}/admin/usage/export?status=5xx`, TOKEN));
+  } finally {
+    await running.close();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchyard-dashboard-bench-'));
   const pgDatabase = args.pg ? await createPgDatabase() : undefined;
-  const database = pgDatabase ? { client: 'pg', connection: pgDatabase.url } : { client: 'sqlite3', connection: path.join(dir, 'bench.sqlite') };
-  const db = createDb(database as { client: 'pg' | 'sqlite3'; connection: string });
+  const database = pgDatabase ? { client: 'pg' as const, connection: pgDatabase.url } : { client: 'sqlite3' as const, connection: path.join(dir, 'bench.sqlite') };
+  const db = createDb(database);
   const now = Date.now();
   try {
     await migrate(db);
@@ -139,47 +190,7 @@ async function main(): Promise<void> {
     await seed(db, keys.map((key) => key.record.id), now);
     process.stderr.write(`seeded ${ROWS.toLocaleString('en-US')} rows on ${database.client} in ${Math.round((performance.now() - seedStart) / 1000)} s\n`);
     await db.destroy();
-
-    const config = configFromObject({ server: { host: '127.0.0.1', port: 0 }, database, admin: { token: TOKEN }, logging: { level: 'error' }, plugins_dir: path.join(ROOT, 'plugins'), providers: { huggingface: { plugin: 'huggingface', base_url: 'http://127.0.0.1:9', api_key: 'x', models: ['*/*'] } } }, path.join(ROOT, 'config', 'bench.yaml'));
-    const running = await startServer(config, { logger: createLogger({ level: 'error' }) });
-    try {
-      const u = running.url;
-      const key = keys[7];
-      const middle = `${Math.floor(now - 15 * DAY_MS)}.${Math.floor(ROWS / 2)}`;
-      const tenDaysAgo = new Date(now - 10 * DAY_MS).toISOString().slice(0, 10);
-      const calls: [string, string, string][] = [
-        ['overview 24h', '/admin/overview?range=24h', TOKEN],
-        ['overview 7d', '/admin/overview?range=7d', TOKEN],
-        ['overview 30d', '/admin/overview?range=30d', TOKEN],
-        ['keys', '/admin/keys', TOKEN],
-        ['usage: newest page', '/admin/usage/rows?limit=50', TOKEN],
-        ['usage: a page 500k rows deep', `/admin/usage/rows?limit=50&before=${middle}`, TOKEN],
-        ['usage: one key', `/admin/usage/rows?limit=50&key_id=${key.record.id}`, TOKEN],
-        ['usage: a common model', `/admin/usage/rows?limit=50&model=gpt-4o`, TOKEN],
-        ['usage: a rare model (1 in 10,000)', `/admin/usage/rows?limit=50&model=${encodeURIComponent(RARE_MODEL)}`, TOKEN],
-        ['usage: a provider', '/admin/usage/rows?limit=50&provider=openai', TOKEN],
-        ['usage: status 5xx', '/admin/usage/rows?limit=50&status=5xx', TOKEN],
-        ['usage: errors', '/admin/usage/rows?limit=50&status=error', TOKEN],
-        ['usage: status 429', '/admin/usage/rows?limit=50&status=429', TOKEN],
-        ['usage: one key, 5xx', `/admin/usage/rows?limit=50&key_id=${key.record.id}&status=5xx`, TOKEN],
-        ['usage: one day, 10 days ago', `/admin/usage/rows?limit=50&since=${tenDaysAgo}&until=${tenDaysAgo}`, TOKEN],
-        ['usage: filter choices', '/admin/usage/facets', TOKEN],
-        ['providers', '/admin/providers', TOKEN],
-        ['owner: balance and totals', '/v1/usage', key.secret],
-        ['owner: spend per day', '/v1/usage/daily?days=30', key.secret],
-        ['owner: latest requests', '/v1/usage/requests?limit=20', key.secret],
-      ];
-      const results: Timing[] = [];
-      for (const [name, url, token] of calls) results.push(await time(name, `${u}${url}`, token));
-      const exportMs = await firstByte(`${u}/admin/usage/export?status=5xx`, TOKEN);
-      console.log(`\nDashboard data calls on ${database.client}, ${ROWS.toLocaleString('en-US')} usage rows over 30 days (median / worst of ${RUNS}):\n`);
-      for (const result of results) console.log(`  ${result.call.padEnd(38)} ${String(result.median_ms).padStart(7)} ms ${String(result.max_ms).padStart(7)} ms${result.median_ms > 200 ? '  OVER 200 ms' : ''}`);
-      console.log(`  ${'CSV export (5xx): first bytes'.padEnd(38)} ${String(exportMs).padStart(7)} ms`);
-      mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
-      writeFileSync(path.join(ROOT, 'bench', 'results', `dashboard-${database.client}.json`), `${JSON.stringify({ rows: ROWS, database: database.client, results, export_first_byte_ms: exportMs }, null, 2)}\n`);
-    } finally {
-      await running.close();
-    }
+    await measure(database, keys[7].record.id, keys[7].secret, now);
   } finally {
     await db.destroy().catch(() => undefined);
     await pgDatabase?.drop();

@@ -67,6 +67,32 @@ function KeyRow(props: { k: Key; open: (dialog: Dialog) => void }) {
   );
 }
 
+const HEADINGS: [string, string?][] = [['Name'], ['Balance', 'num'], ['Trial tokens left', 'num'], ['Budget'], ['Limits'], ['Models'], ['Expires'], ['Last used'], ['Status'], ['']];
+
+/** Newest key first. */
+function KeyTable(props: { list: Key[]; open: (dialog: Dialog) => void }) {
+  return (
+    <div class="table-wrap">
+      <table class="keys-table">
+        <thead>
+          <tr>
+            {HEADINGS.map(([name, cls]) => (
+              <th key={name} class={cls}>
+                {name}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {[...props.list].reverse().map((k) => (
+            <KeyRow key={k.id} k={k} open={props.open} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 export function Keys(props: { session: Session; createOnOpen?: boolean }) {
   const keys = useData(() => api<{ data: Key[] }>(props.session, '/admin/keys'), []);
   const [dialog, setDialog] = useState<Dialog>(props.createOnOpen ? { kind: 'create' } : undefined);
@@ -93,31 +119,7 @@ export function Keys(props: { session: Session; createOnOpen?: boolean }) {
           </button>
         </Empty>
       )}
-      {list.length > 0 && (
-        <div class="table-wrap">
-          <table class="keys-table">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th class="num">Balance</th>
-                <th class="num">Trial tokens left</th>
-                <th>Budget</th>
-                <th>Limits</th>
-                <th>Models</th>
-                <th>Expires</th>
-                <th>Last used</th>
-                <th>Status</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {[...list].reverse().map((k) => (
-                <KeyRow key={k.id} k={k} open={setDialog} />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      {list.length > 0 && <KeyTable list={list} open={setDialog} />}
       {dialog?.kind === 'create' && <CreateKey session={props.session} onDone={keys.reload} onClose={close} />}
       {dialog?.kind === 'top-up' && <TopUp session={props.session} target={dialog.key} onDone={keys.reload} onClose={close} />}
       {dialog?.kind === 'edit' && <EditKey session={props.session} target={dialog.key} onDone={keys.reload} onClose={close} />}

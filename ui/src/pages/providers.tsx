@@ -26,6 +26,61 @@ function State(props: { p: Provider }) {
   return <span class="badge ok">ok</span>;
 }
 
+function ProviderRow(props: { p: Provider }) {
+  const { p } = props;
+  return (
+    <tr data-provider={p.name}>
+      <td>{p.name}</td>
+      <td>{p.plugin}</td>
+      <td class="mono small">{p.models.join(', ') || '—'}</td>
+      <td>{p.key_configured ? 'set' : <span class="muted">{needsKey(p) ? 'missing' : 'not set (optional)'}</span>}</td>
+      <td>
+        <State p={p} />
+      </td>
+      <td class="num">{count(p.in_flight)}</td>
+      <td class="num">{count(p.requests_5m)}</td>
+      <td class="num">{count(p.errors_5m)}</td>
+      <td class="num">{ms(p.p50_latency_ms)}</td>
+      <td class="num">{ms(p.p50_ttft_ms)}</td>
+    </tr>
+  );
+}
+
+const COLUMNS = ['Entry', 'Plugin', 'Models', 'Key', 'State'];
+const NUMBER_COLUMNS = ['In flight', 'Requests (5 min)', 'Errors (5 min)', 'p50 latency', 'p50 TTFT'];
+
+function ProviderTable(props: { list: Provider[] }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            {COLUMNS.map((name) => (
+              <th key={name}>{name}</th>
+            ))}
+            {NUMBER_COLUMNS.map((name) => (
+              <th key={name} class="num">
+                {name}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.list.map((p) => (
+            <ProviderRow key={p.name} p={p} />
+          ))}
+        </tbody>
+      </table>
+      {props.list.some((p) => !p.key_configured && needsKey(p)) && (
+        <p class="muted small">
+          An entry without its key answers 503 provider_not_configured: put the key in <code>.env</code> (HUG_API_KEY for Hugging Face, OPENAI_API_KEY for OpenAI) and
+          restart.
+        </p>
+      )}
+    </div>
+  );
+}
+
 export function Providers(props: { session: Session }) {
   const providers = useData(() => api<{ data: Provider[] }>(props.session, '/admin/providers'), [], REFRESH_MS);
   const list = providers.data?.data ?? [];
@@ -45,50 +100,7 @@ export function Providers(props: { session: Session }) {
           </p>
         </Empty>
       )}
-      {list.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Entry</th>
-                <th>Plugin</th>
-                <th>Models</th>
-                <th>Key</th>
-                <th>State</th>
-                <th class="num">In flight</th>
-                <th class="num">Requests (5 min)</th>
-                <th class="num">Errors (5 min)</th>
-                <th class="num">p50 latency</th>
-                <th class="num">p50 TTFT</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((p) => (
-                <tr key={p.name} data-provider={p.name}>
-                  <td>{p.name}</td>
-                  <td>{p.plugin}</td>
-                  <td class="mono small">{p.models.join(', ') || '—'}</td>
-                  <td>{p.key_configured ? 'set' : <span class="muted">{needsKey(p) ? 'missing' : 'not set (optional)'}</span>}</td>
-                  <td>
-                    <State p={p} />
-                  </td>
-                  <td class="num">{count(p.in_flight)}</td>
-                  <td class="num">{count(p.requests_5m)}</td>
-                  <td class="num">{count(p.errors_5m)}</td>
-                  <td class="num">{ms(p.p50_latency_ms)}</td>
-                  <td class="num">{ms(p.p50_ttft_ms)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {list.some((p) => !p.key_configured && needsKey(p)) && (
-            <p class="muted small">
-              An entry without its key answers 503 provider_not_configured: put the key in <code>.env</code> (HUG_API_KEY for Hugging Face, OPENAI_API_KEY for OpenAI) and
-              restart.
-            </p>
-          )}
-        </div>
-      )}
+      {list.length > 0 && <ProviderTable list={list} />}
     </section>
   );
 }
