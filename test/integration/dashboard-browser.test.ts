@@ -259,6 +259,24 @@ describe('dashboard in a browser', function () {
     assert.equal(await page.locator('nav.top').count(), 0);
   });
 
+  it('shows a hostile model name (client input) as text in the charts, the table and the filter', async () => {
+    const model = 'org/<img src=x onerror=alert(2)>';
+    const { secret: hostile } = await d.gateway.createKey({ name: 'hostile-client' });
+    tokens.push(hostile);
+    await d.gateway.client(hostile).chat.completions.create({ model, messages: HI });
+    await usageMark(d.gateway);
+    const watcher = await browser.page();
+    watched.push(watcher);
+    const { page } = watcher;
+    await signIn(page, d.gateway.url, ADMIN_TOKEN);
+    await page.locator('.u-legend').getByText(model).waitFor();
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.locator('tr[data-request-id] td.mono', { hasText: model }).waitFor();
+    assert.ok((await page.locator('select[name=model] option').allTextContents()).includes(model));
+    assert.equal(await page.locator('img').count(), 0);
+    assert.deepEqual(watcher.dialogs, []);
+  });
+
   it('renders two weeks of busy traffic on every page without a console error (the documentation screenshots)', async () => {
     const teams = await Promise.all(['team-search', 'team-support', 'batch-jobs'].map((name, i) => d.gateway.createKey({ name, credits_usd: 50 * (i + 1), rpm: 600, budget_usd: 40, budget_period: 'month' })));
     await seedTraffic(d.gateway, teams.map((team) => team.record.id));
