@@ -1,41 +1,62 @@
 /**
- * `npm run bench`: direct upstream vs a bare passthrough vs Switchyard with a metered key, driven with autocannon at
- * concurrency 1/16/64 (JSON) and 1/16 (SSE) in alternating runs, three repetitions; precise c1 latency and TTFT;
- * peak RSS; 1,000 concurrent slow streams. `--pg --redis` adds Switchyard on PostgreSQL + Redis beside SQLite +
- * memory. Prints a table and writes bench/results/latest.json.
+ * `npm run bench`: Switchyard beside its peers in one run, against one mock upstream on loopback — a bare
+ * node:http + undici passthrough (the floor any proxy pays), Express 5 + http-proxy-middleware, Express 5 +
+ * express.json + undici, Portkey's OSS gateway (installed into bench/.peers/portkey on first run), and Switchyard
+ * (compiled, as `npm start` runs it) with a metered key on SQLite; `--pg --redis` adds Switchyard on PostgreSQL +
+ * Redis, `--tsx` Switchyard under the tsx loader. autocannon drives JSON at concurrency 1/16/64 and SSE at 16
+ * (targets alternate within each repetition), a precise driver measures added latency and time to first byte,
+ * /proc gives CPU per request and peak RSS, and 1,000 slow streams are held open through each. `--quick` runs
+ * one short repetition. Prints the tables and writes bench/results/latest.json.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { buildServer, isBuildFresh } from '../scripts/build-server.mjs';
+import { compileServers } from './compile.ts';
 import { drive, percentile } from './driver.ts';
+import { ensurePortkey, portkeyHeaders, PORTKEY_VERSION } from './peers/portkey.ts';
 import { cpuMs, sampleRss, startService, type Service } from './processes.ts';
 import { slowStreams } from './slow-streams.ts';
 import { printReport, type Report, type ScenarioResult } from './report.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const PEERS = path.join(ROOT, 'bench', '.peers');
 const { values: args } = parseArgs({
   options: {
+    quick: { type: 'boolean' },
     pg: { type: 'boolean' },
     redis: { type: 'boolean' },
-    duration: { type: 'string', default: '4' },
-    reps: { type: 'string', default: '3' },
+    tsx: { type: 'boolean' },
+    'no-portkey': { type: 'boolean' },
+    /** Comma-separated target names to start (default: all that apply), e.g. `--only passthrough,switchyard,switchyard-tsx`. */
+    only: { type: 'string' },
+    /** Writes a V8 CPU profile of each Switchyard process into bench/results/profiles/ when it stops. */
+    'cpu-prof': { type: 'boolean' },
+    duration: { type: 'string' },
+    reps: { type: 'string' },
     chunks: { type: 'string', default: '50' },
-    'chunk-delay-ms': { type: 'string', default: '0' },
     'slow-streams': { type: 'string', default: '1000' },
     'model-ms': { type: 'string', default: '20' },
     'model-chunk-ms': { type: 'string', default: '2' },
   },
 });
+const QUICK = Boolean(args.quick);
+const DURATION = Number(args.duration ?? (QUICK ? 1 : 3));
+const REPS = Number(args.reps ?? (QUICK ? 1 : 3));
 const MODEL_MS = Number(args['model-ms']);
 const MODEL_CHUNK_MS = Number(args['model-chunk-ms']);
-const DURATION = Number(args.duration);
-const REPS = Number(args.reps);
-const SSE_MODEL = `bench-sse-${args.chunks}-${args['chunk-delay-ms']}`;
+const SSE_MODEL = `bench-sse-${args.chunks}-0`;
+/** Requests of the precise driver: JSON at c1, SSE at c1, SSE at c16. */
+const PRECISE = QUICK ? [300, 100, 300] : [2000, 500, 2000];
+const ONLY = args.only ? new Set(args.only.split(',').map((name) => name.trim())) : undefined;
+const wanted = (name: string) => !ONLY || ONLY.has(name);
+const PROFILE = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.join(ROOT, 'bench', 'results', 'profiles')] : [];
 
 interface Target {
   name: string;
@@ -47,13 +68,13 @@ interface Target {
 const body = (model: string, stream = false) => JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello' }], max_tokens: 64, ...(stream ? { stream: true } : {}) });
 
 /** Writes a gateway config for the benchmark and creates a metered key with the CLI, as a user would. */
-function prepareGateway(dir: string, upstream: string, variant: { pgUrl?: string; redis?: boolean }): { config: string; key: string } {
-  const config = path.join(dir, `gateway-${variant.pgUrl ? 'pg' : 'sqlite'}.yaml`);
+function prepareGateway(dir: string, name: string, upstream: string, variant: { pgUrl?: string; redis?: boolean }): { config: string; key: string } {
+  const config = path.join(dir, `${name}.yaml`);
   writeFileSync(
     config,
     [
       'server: { host: 127.0.0.1, port: 0 }',
-      variant.pgUrl ? `database: { client: pg, connection: "${variant.pgUrl}" }` : 'database: { connection: ./bench.sqlite }',
+      variant.pgUrl ? `database: { client: pg, connection: "${variant.pgUrl}" }` : `database: { connection: ./${name}.sqlite }`,
       `rate_limit: { store: ${variant.redis ? 'redis' : 'memory'}, prefix: "switchyard-bench:${process.pid}:", requests_per_window: 100000000 }`,
       'logging: { level: info }',
       `plugins_dir: ${path.join(ROOT, 'plugins')}`,
@@ -89,33 +110,89 @@ async function precise(target: Target, model: string, stream: boolean, concurren
   return { p50: percentile(timings.latencies, 50), p99: percentile(timings.latencies, 99), ttftP50: percentile(timings.ttfts, 50), errors: timings.errors };
 }
 
+/** A port nobody listens on now, for a server that takes its port on the command line. */
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Starts every target beside the mock; a peer that cannot run is recorded with the reason instead. */
+async function startTargets(dir: string, services: Service[], unavailable: Record<string, string>): Promise<{ mock: Service; targets: Target[] }> {
+  const scripts = await compileServers(path.join(ROOT, 'bench'), path.join(PEERS, 'build'), ['mock-upstream.ts', 'passthrough.ts', 'peers/express-proxy.ts', 'peers/express-json.ts']);
+  const start = async (name: string, nodeArgs: string[], options: Parameters<typeof startService>[2] = {}) => {
+    const service = await startService(name, nodeArgs, options);
+    services.push(service);
+    return service;
+  };
+  const mock = await start('mock', [scripts['mock-upstream']]);
+  const targets: Target[] = [];
+  const plain = async (name: string, script: string) => {
+    if (!wanted(name)) return;
+    const service = await start(name, [script, mock.url]);
+    targets.push({ name, service, url: service.url, headers: {} });
+  };
+  await plain('passthrough', scripts.passthrough);
+  await plain('express-proxy', scripts['express-proxy']);
+  await plain('express-json', scripts['express-json']);
+
+  if (!args['no-portkey'] && wanted('portkey')) {
+    const portkey = ensurePortkey(path.join(PEERS, 'portkey'));
+    if ('unavailable' in portkey) unavailable.portkey = portkey.unavailable;
+    else {
+      try {
+        const service = await start('portkey', [portkey.entry, `--port=${await freePort()}`, '--headless'], { env: { NODE_ENV: 'production' }, ready: /http:\/\/localhost:(\d+)/ });
+        targets.push({ name: 'portkey', service, url: service.url, headers: portkeyHeaders(mock.url) });
+      } catch (error) {
+        unavailable.portkey = (error as Error).message;
+      }
+    }
+  }
+
+  // Switchyard as `npm start` runs it: the bin on a current dist/ build.
+  if (!isBuildFresh()) {
+    const failure = buildServer();
+    if (failure) throw new Error(`the gateway does not build: ${failure}`);
+  }
+  if (wanted('switchyard')) {
+    const sqlite = prepareGateway(dir, 'switchyard', mock.url, {});
+    const gateway = await start('switchyard', [...PROFILE, path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', sqlite.config]);
+    targets.push({ name: 'switchyard', service: gateway, url: gateway.url, headers: { authorization: `Bearer ${sqlite.key}` } });
+  }
+  if ((args.pg || args.redis) && wanted('switchyard-pg-redis')) {
+    const pgDatabase = args.pg ? await createPgDatabase() : undefined;
+    if (pgDatabase) cleanups.push(() => dropPgDatabase(pgDatabase));
+    const variant = prepareGateway(dir, 'switchyard-pg-redis', mock.url, { pgUrl: pgDatabase && pgUrl(pgDatabase), redis: args.redis });
+    const shared = await start('switchyard-pg-redis', [...PROFILE, path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', variant.config]);
+    targets.push({ name: 'switchyard-pg-redis', service: shared, url: shared.url, headers: { authorization: `Bearer ${variant.key}` } });
+  }
+  if (args.tsx && wanted('switchyard-tsx')) {
+    // The same gateway from its TypeScript sources under the tsx loader, as `npm start` ran it before the build.
+    const own = prepareGateway(dir, 'switchyard-tsx', mock.url, {});
+    const tsx = await start('switchyard-tsx', [...PROFILE, '--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'serve', '--config', own.config]);
+    targets.push({ name: 'switchyard-tsx', service: tsx, url: tsx.url, headers: { authorization: `Bearer ${own.key}` } });
+  }
+  return { mock, targets };
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+
 async function main(): Promise<void> {
   const started = Date.now();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
   const services: Service[] = [];
-  let pgDatabase: string | undefined;
+  const unavailable: Record<string, string> = {};
   try {
-    const mock = await startService('mock', [path.join(ROOT, 'bench/mock-upstream.ts')]);
-    services.push(mock);
-    const passthrough = await startService('passthrough', [path.join(ROOT, 'bench/passthrough.ts'), mock.url]);
-    services.push(passthrough);
-    const targets: Target[] = [
-      { name: 'direct', service: undefined, url: mock.url, headers: {} },
-      { name: 'passthrough', service: passthrough, url: passthrough.url, headers: {} },
-    ];
-    const sqlite = prepareGateway(dir, mock.url, {});
-    const gateway = await startService('switchyard', [path.join(ROOT, 'src/main.ts'), 'serve', '--config', sqlite.config], { LOG_LEVEL: 'info' });
-    services.push(gateway);
-    targets.push({ name: 'switchyard', service: gateway, url: gateway.url, headers: { authorization: `Bearer ${sqlite.key}` } });
-    if (args.pg || args.redis) {
-      pgDatabase = args.pg ? await createPgDatabase() : undefined;
-      const variant = prepareGateway(dir, mock.url, { pgUrl: pgDatabase && pgUrl(pgDatabase), redis: args.redis });
-      const shared = await startService('switchyard-pg-redis', [path.join(ROOT, 'src/main.ts'), 'serve', '--config', variant.config]);
-      services.push(shared);
-      targets.push({ name: 'switchyard-pg-redis', service: shared, url: shared.url, headers: { authorization: `Bearer ${variant.key}` } });
-    }
+    const { mock, targets } = await startTargets(dir, services, unavailable);
+    const direct: Target = { name: 'direct', service: undefined, url: mock.url, headers: {} };
 
-    for (const target of targets) await autocannon({ url: `${target.url}/v1/chat/completions`, method: 'POST', body: body('bench-json'), headers: { 'content-type': 'application/json', ...target.headers }, connections: 16, duration: 1 });
+    for (const target of targets) {
+      for (const [model, stream] of [['bench-json', false], [SSE_MODEL, true]] as const) {
+        await autocannon({ url: `${target.url}/v1/chat/completions`, method: 'POST', body: body(model, stream), headers: { 'content-type': 'application/json', ...target.headers }, connections: 16, duration: 1 });
+      }
+    }
 
     // An upstream that answers at once makes the run CPU-bound: it measures what each proxy costs per request.
     // The two "model" scenarios add a model's own time, as every real upstream has.
@@ -123,12 +200,27 @@ async function main(): Promise<void> {
       ['json c1', 'bench-json', false, 1],
       ['json c16', 'bench-json', false, 16],
       ['json c64', 'bench-json', false, 64],
-      ['sse c1', SSE_MODEL, true, 1],
       ['sse c16', SSE_MODEL, true, 16],
-      [`json c64, model ${MODEL_MS} ms`, `bench-json-${MODEL_MS}`, false, 64],
-      [`sse c16, ${args.chunks} chunks × ${MODEL_CHUNK_MS} ms`, `bench-sse-${args.chunks}-${MODEL_CHUNK_MS}`, true, 16],
     ];
-    const report: Report = { machine: machine(), startedAt: new Date(started).toISOString(), durationS: DURATION, reps: REPS, sseModel: SSE_MODEL, scenarios: {}, precise: {}, slowStreams: [] };
+    if (!QUICK) {
+      scenarios.push([`json c64, model ${MODEL_MS} ms`, `bench-json-${MODEL_MS}`, false, 64]);
+      scenarios.push([`sse c16, ${args.chunks} chunks × ${MODEL_CHUNK_MS} ms`, `bench-sse-${args.chunks}-${MODEL_CHUNK_MS}`, true, 16]);
+    }
+    const report: Report = {
+      machine: machine(),
+      startedAt: new Date(started).toISOString(),
+      quick: QUICK,
+      durationS: DURATION,
+      reps: REPS,
+      sseModel: SSE_MODEL,
+      portkeyVersion: PORTKEY_VERSION,
+      targets: targets.map((target) => target.name),
+      unavailable,
+      services: Object.fromEntries(targets.map((target) => [target.name, { startMs: target.service!.startMs, idleRssMiB: target.service!.idleRssMiB }])),
+      scenarios: {},
+      precise: {},
+      slowStreams: [],
+    };
     for (const [label, model, stream, connections] of scenarios) {
       report.scenarios[label] = {};
       for (let rep = 0; rep < REPS; rep++) {
@@ -138,18 +230,16 @@ async function main(): Promise<void> {
         }
       }
     }
-    for (const target of targets) {
+    for (const target of [direct, ...targets]) {
       report.precise[target.name] = {
-        jsonC1: await precise(target, 'bench-json', false, 1, 2000),
-        sseC1: await precise(target, SSE_MODEL, true, 1, 500),
-        sseC16: await precise(target, SSE_MODEL, true, 16, 2000),
+        jsonC1: await precise(target, 'bench-json', false, 1, PRECISE[0]),
+        sseC1: await precise(target, SSE_MODEL, true, 1, PRECISE[1]),
+        sseC16: await precise(target, SSE_MODEL, true, 16, PRECISE[2]),
       };
     }
     const streams = Number(args['slow-streams']);
     if (streams > 0) {
-      for (const target of targets.filter((candidate) => candidate.name.startsWith('switchyard'))) {
-        report.slowStreams.push({ target: target.name, ...(await slowStreams(target.url, target.headers, target.service!.child.pid!, streams)) });
-      }
+      for (const target of targets) report.slowStreams.push({ target: target.name, ...(await slowStreams(target.url, target.headers, target.service!.child.pid!, streams)) });
     }
     report.totalSeconds = Math.round((Date.now() - started) / 1000);
     printReport(report);
@@ -159,7 +249,7 @@ async function main(): Promise<void> {
     console.log(`\nresults: bench/results/latest.json (${report.totalSeconds} s)`);
   } finally {
     for (const service of services.reverse()) await service.stop();
-    if (pgDatabase) await dropPgDatabase(pgDatabase);
+    for (const cleanup of cleanups) await cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -190,7 +280,7 @@ async function dropPgDatabase(name: string): Promise<void> {
 }
 
 function machine(): Report['machine'] {
-  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
+  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}`, loadAverage: os.loadavg() };
 }
 
 await main();

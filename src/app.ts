@@ -6,7 +6,11 @@ import type { KeyCache } from './auth/key-cache.ts';
 import type { Config } from './config/load.ts';
 import type { Db } from './db/knex.ts';
 import { chatOperation } from './endpoints/chat.ts';
+import { completionsOperation } from './endpoints/completions.ts';
 import { embeddingsOperation } from './endpoints/embeddings.ts';
+import { anthropicRequestId, messagesOperation } from './endpoints/messages.ts';
+import { countTokensHandler } from './endpoints/messages/count-tokens-route.ts';
+import { messagesErrorBody } from './dialects/messages/errors.ts';
 import { responsesOperation } from './endpoints/responses.ts';
 import { InvalidRequestError } from './errors/gateway-error.ts';
 import type { Logger } from './logging.ts';
@@ -14,12 +18,12 @@ import type { Meter } from './metering/meter.ts';
 import type { UsageWriter } from './metering/usage-writer.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { accessLog } from './middleware/access-log.ts';
-import { authenticate } from './middleware/authenticate.ts';
-import { errorHandler, notFound } from './middleware/error-handler.ts';
+import { authenticate, authenticateThenOpen } from './middleware/authenticate.ts';
+import { errorHandler, errorShape, notFound } from './middleware/error-handler.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { rateLimiter, type SendCommand } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
-import { routeLabel, startCall } from './middleware/start-call.ts';
+import { routeLabel, startCall, type CallSink } from './middleware/start-call.ts';
 import type { ProviderRegistry } from './plugins/registry.ts';
 import type { ProviderView } from './routing/provider-view.ts';
 import type { Router } from './routing/router.ts';
@@ -59,6 +63,8 @@ const OPERATIONS: readonly [string, Operation][] = [
   ['/v1/chat/completions', chatOperation],
   ['/v1/responses', responsesOperation],
   ['/v1/embeddings', embeddingsOperation],
+  ['/v1/completions', completionsOperation],
+  ['/v1/messages', messagesOperation],
 ];
 
 const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'retry-after-ms', 'ratelimit', 'ratelimit-policy', 'x-inference-provider', 'x-upstream-request-id'];
@@ -73,6 +79,8 @@ export function createApp(deps: AppDeps): Express {
   const routes = new Map<string, readonly string[]>();
   app.use(requestId());
   app.use(accessLog(logger, metrics));
+  // Anthropic clients read errors in Anthropic's shape, from the first middleware that can fail to the last.
+  app.use('/v1/messages', errorShape(messagesErrorBody), anthropicRequestId());
   app.use(function requireHost(req, _res, next) {
     // HTTP/1.1 requires Host (RFC 9112 §3.2); Node would refuse it with a bare 400, this one is JSON.
     if (req.httpVersion === '1.1' && req.headers.host === undefined) return next(new InvalidRequestError('Missing Host header.'));
@@ -105,7 +113,7 @@ export function createApp(deps: AppDeps): Express {
   routes.set('/health', ['GET']).set('/metrics', ['GET']);
 
   if (config.admin.token) {
-    const admin = adminRouter({ db: deps.db, token: config.admin.token, keyCache: deps.keyCache, jsonBody: body, now: deps.now, providerViews: deps.providerViews });
+    const admin = adminRouter({ db: deps.db, token: config.admin.token, keyCache: deps.keyCache, jsonBody: body, providerViews: deps.providerViews, now: deps.now });
     app.use('/admin', security, routeLabel('admin'), admin);
     routes.set('/admin/keys', ['GET', 'POST']).set('/admin/usage', ['GET']).set('/admin/providers', ['GET']);
     app.use('/admin', security, routeLabel('admin'), dashboardAdminRouter({ db: deps.db, token: config.admin.token, registry: deps.registry, logger }));
@@ -127,11 +135,24 @@ export function createApp(deps: AppDeps): Express {
     defaultMaxTokens: config.metering.default_max_tokens,
     writeStallMs: config.server.request_timeout_ms,
   };
+  // Each finished call becomes a usage row (the meter) and a sample of the per-call metrics.
+  const callSink: CallSink = {
+    begin: () => deps.meter.begin(),
+    finish(call) {
+      deps.meter.finish(call);
+      metrics.genAi.observe(call);
+    },
+  };
   for (const [path, operation] of OPERATIONS) {
-    const chain: RequestHandler[] = [startCall(operation.endpoint, deps.meter), body, auth, limit, proxyHandler(proxyDeps, operation)];
+    // The key first, from the headers: a request without a valid key costs no body read, no parse and no usage row.
+    const keyThenCall = authenticateThenOpen(auth, startCall(operation.endpoint, callSink));
+    const chain: RequestHandler[] = [routeLabel(operation.endpoint), keyThenCall, limit, body, proxyHandler(proxyDeps, operation)];
     app.post(path, ...chain);
     routes.set(path, ['POST']);
   }
+
+  app.post('/v1/messages/count_tokens', routeLabel('count_tokens'), auth, body, countTokensHandler(deps.registry));
+  routes.set('/v1/messages/count_tokens', ['POST']);
 
   app.use('/v1/models', routeLabel('models'), auth);
   app.use(modelsRouter(deps.catalog));

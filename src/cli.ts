@@ -120,12 +120,6 @@ async function dispatch(db: Db, command: string, sub: string | undefined, rest: 
   }
 }
 
-/** The key options `keys create` and `keys update` share, as typed. */
-function keyFlags(values: Record<string, string | boolean | undefined>) {
-  const text = (name: string) => values[name] as string | undefined;
-  return { name: text('name'), rpm: text('rpm'), tpm: text('tpm'), models: text('models'), budget: text('budget'), budgetPeriod: text('budget-period'), expires: text('expires') };
-}
-
 async function runProviders(config: Config, values: Record<string, string | boolean | undefined>, print: Print, printError: Print): Promise<number> {
   try {
     await providersReport(config, { url: values.url as string | undefined, json: values.json === true }, print);
@@ -134,4 +128,10 @@ async function runProviders(config: Config, values: Record<string, string | bool
     printError(`error: ${(error as Error).message}`);
     return error instanceof UsageError ? 2 : 1;
   }
+}
+
+/** The key options `keys create` and `keys update` share, as typed. */
+function keyFlags(values: Record<string, string | boolean | undefined>) {
+  const text = (name: string) => values[name] as string | undefined;
+  return { name: text('name'), rpm: text('rpm'), tpm: text('tpm'), models: text('models'), budget: text('budget'), budgetPeriod: text('budget-period'), expires: text('expires') };
 }

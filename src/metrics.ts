@@ -1,5 +1,6 @@
 /** Prometheus metrics, one registry per app so several apps in one process (tests) never collide. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { GenAiMetrics } from './genai-metrics.ts';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -46,11 +47,20 @@ export class GatewayMetrics {
     labelNames: ['provider', 'kind'] as const,
     registers: [this.registry],
   });
+  readonly authFailures = new Counter({
+    name: 'switchyard_auth_failures_total',
+    help: 'Requests refused for their gateway key (answered 401, no usage row), by route and reason.',
+    labelNames: ['route', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly rateLimitStoreErrors = new Counter({
     name: 'switchyard_rate_limit_store_errors_total',
     help: 'Rate-limit store failures (Redis down), answered per rate_limit.on_store_error.',
     registers: [this.registry],
   });
+
+  /** Cost and the OpenTelemetry GenAI metrics, per finished call. */
+  readonly genAi = new GenAiMetrics(this.registry);
 
   constructor(usagePending: () => number) {
     new Gauge({

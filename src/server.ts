@@ -19,6 +19,7 @@ import { ProviderRegistry } from './plugins/registry.ts';
 import { ModelCatalog } from './routes/models.ts';
 import { connectRedis } from './redis.ts';
 import { startRouting } from './routing/start-routing.ts';
+import { COMPILED } from './runtime.ts';
 
 export interface RunningServer {
   url: string;
@@ -36,9 +37,7 @@ export interface StartOptions {
   port?: number;
   host?: string;
   logger?: Logger;
-  /** The clock for budget periods and key expiry; tests inject one to cross midnight without waiting. */
-  now?: () => number;
-  /** Epoch ms for routing cooldowns and stats; tests move it instead of sleeping. */
+  /** Epoch ms for routing cooldowns and stats, budget periods and key expiry; tests move it instead of sleeping. */
   clock?: () => number;
 }
 
@@ -67,19 +66,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       registry,
       router: routing.router,
       providerViews: () => routing.views(),
-      meter: new Meter(metering.leases, priceBooks(config, providers), metering.writer, { now: options.now, tokenLimiter: tokenLimiter(config.rate_limit, redis, logger, metrics) }),
+      meter: new Meter(metering.leases, priceBooks(config, providers), metering.writer, { now: options.clock, tokenLimiter: tokenLimiter(config.rate_limit, redis, logger, metrics) }),
       writer: metering.writer,
       keyCache: new KeyCache(db, config.metering.key_cache_ttl_ms),
       catalog: new ModelCatalog(providers, logger),
       redis,
       draining: () => draining,
-      now: options.now,
+      now: options.clock,
     };
     const server = createHttpServer(config.server, createApp(deps));
     const inFlight = trackInFlight(server);
     await listen(server, options.port ?? config.server.port, options.host ?? config.server.host);
     const port = (server.address() as AddressInfo).port;
-    logger.info('listening', { port, instanceId: metering.instanceId, providers: providers.map((entry) => entry.name) });
+    // `compiled` says whether this is the JavaScript build in dist/ (production) or the sources under tsx.
+    logger.info('listening', { port, instanceId: metering.instanceId, providers: providers.map((entry) => entry.name), compiled: COMPILED });
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { CANARY, HF_KEY, OPENAI_KEY } from './helpers/gateway.ts';
+import { ANTHROPIC_KEY } from './helpers/mock-anthropic.ts';
 
 const logDir = process.env.SWITCHYARD_TEST_LOG_DIR;
 
@@ -17,6 +18,7 @@ describe('log scan (after the suite)', () => {
       lines += text.split('\n').length;
       assert.equal(text.includes(HF_KEY), false, `${file}: HF provider key`);
       assert.equal(text.includes(OPENAI_KEY), false, `${file}: OpenAI provider key`);
+      assert.equal(text.includes(ANTHROPIC_KEY), false, `${file}: Anthropic provider key`);
       assert.doesNotMatch(text, /sk-sy-[0-9A-Za-z]{20,}/, `${file}: a gateway key`);
       assert.equal(text.includes(CANARY), false, `${file}: marked prompt text`);
       assert.doesNotMatch(text, /Hello from the mock upstream|"content"/, `${file}: answer text`);

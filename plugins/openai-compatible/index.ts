@@ -1,6 +1,6 @@
 /**
  * Any server that speaks the OpenAI API (Ollama, vLLM, TGI, llama.cpp, Groq, Together…): chat completions always,
- * `/responses` and `/embeddings` where the entry's `supports` says the server has them.
+ * `/responses`, `/completions` and `/embeddings` where the entry's `supports` says the server has them.
  */
 import {
   bearer,
@@ -35,6 +35,8 @@ const configSchema = z.strictObject({
     .strictObject({
       /** A native `/responses` endpoint; without it the gateway translates to chat completions. */
       responses: flag(false),
+      /** A native legacy `/completions` endpoint (vLLM, llama.cpp, TGI); without it the gateway translates to chat completions. */
+      completions: flag(false),
       embeddings: flag(true),
       /** Whether streams end with a usage chunk when asked; without it the gateway counts tokens (estimated). */
       stream_usage: flag(true),
@@ -74,6 +76,11 @@ export default definePlugin({
       provider.responses = (request: JsonObject, call: CallContext) => forwardJson(client, '/responses', request, call);
       provider.responsesStream = (request: JsonObject, call: CallContext) => forwardStream(client, '/responses', request, call);
     }
+    if (config.supports.completions) {
+      const completions = (request: JsonObject): JsonObject => toServerCompletions(request, config);
+      provider.completions = (request: JsonObject, call: CallContext) => forwardJson(client, '/completions', completions(request), call);
+      provider.completionsStream = (request: JsonObject, call: CallContext) => forwardStream(client, '/completions', completions(request), call);
+    }
     if (config.supports.embeddings) {
       // Floats are asked for because every server knows them; the gateway encodes base64 itself when the client wants it.
       provider.embeddings = (request: JsonObject, call: CallContext) => {
@@ -93,5 +100,12 @@ export function toServerChat(request: JsonObject, config: Pick<CompatibleConfig,
     delete body.max_completion_tokens;
   }
   if (!config.supports.stream_usage) delete body.stream_options;
+  return body;
+}
+
+/** Legacy completions have only `max_tokens`; `stream_options` go only to servers that honour them. */
+export function toServerCompletions(request: JsonObject, config: Pick<CompatibleConfig, 'supports'>): JsonObject {
+  if (config.supports.stream_usage || request.stream_options === undefined) return request;
+  const { stream_options: _options, ...body } = request;
   return body;
 }

@@ -1,4 +1,4 @@
-/** OpenAI: native passthrough for chat completions, the Responses API, embeddings and the model list. */
+/** OpenAI: native passthrough for chat completions, the Responses API, legacy completions, embeddings and the model list. */
 import {
   bearer,
   definePlugin,
@@ -45,6 +45,8 @@ export default definePlugin({
       chatStream: postStream('/chat/completions'),
       responses: post('/responses'),
       responsesStream: postStream('/responses'),
+      completions: post('/completions'),
+      completionsStream: postStream('/completions'),
       embeddings: post('/embeddings'),
       async listModels(call) {
         requireKey();

@@ -12,7 +12,8 @@ const bool = z.preprocess((value) => {
   return value;
 }, z.boolean());
 
-const price = z.strictObject({ input: money, output: money });
+/** USD per million tokens; `cache_read` / `cache_write` price prompt-cache tokens (default: `input`). */
+const price = z.strictObject({ input: money, output: money, cache_read: money.optional(), cache_write: money.optional() });
 export const pricingSchema = z.record(z.string().min(1), price);
 
 const retriesSchema = z.strictObject({

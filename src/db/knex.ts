@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
+import { migrationSource } from './migration-source.ts';
 
 export type Db = Knex;
 
@@ -23,6 +24,7 @@ function parseBigintsAsNumbers(): void {
   pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
 }
 
+/** migrations/ beside src/, or dist/migrations/ beside dist/src/ when compiled. */
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
 /** Where knex's own warnings go: one line each, its first (no stack), and at most one a second during an outage. */
@@ -48,7 +50,7 @@ function knexLog(logger: DbLogger): Knex.Config['log'] {
 }
 
 export function knexConfig(options: DatabaseOptions, logger?: DbLogger): Knex.Config {
-  const migrations = { directory: MIGRATIONS_DIR, loadExtensions: ['.ts', '.js'], tableName: 'knex_migrations' };
+  const migrations = { migrationSource: migrationSource(MIGRATIONS_DIR), tableName: 'knex_migrations' };
   const busy = options.busy_timeout_ms ?? 5000;
   const log = logger && knexLog(logger);
   if (options.client === 'pg') {

@@ -50,7 +50,8 @@ function filtered(db: Queryable, filter: UsageFilter) {
 export async function listUsage(db: Queryable, filter: UsageFilter): Promise<UsageView[]> {
   const found: UsageDbRow[] = await filtered(db, filter)
     .select('request_id', 'key_id', 'endpoint', 'provider', 'model', 'prompt_tokens', 'completion_tokens', 'cost_micro', 'status', 'error_code', 'latency_ms', 'ttft_ms', 'stream', 'estimated', 'attempts', 'created_at')
-    .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+    // The created_at index (alone or after key_id) gives this order without sorting; equal times come newest id first.
+    .orderBy('created_at', 'desc')
     .limit(filter.limit ?? DEFAULT_USAGE_LIMIT);
   return found.map(({ cost_micro: costMicro, ...row }) => ({
     ...row,

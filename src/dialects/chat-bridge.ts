@@ -5,15 +5,36 @@
  */
 import { UpstreamError } from '../errors/gateway-error.ts';
 import type { CallContext, JsonObject, JsonResult, Provider, StreamResult } from '../plugin-sdk.ts';
+import { chatRequestToMessages } from './messages/chat-request-to-messages.ts';
+import { eventsToChatStream } from './messages/events-to-chat-stream.ts';
+import { messageToChatAnswer } from './messages/message-to-chat-answer.ts';
+
+/** Messages requires `max_tokens`; the gateway's cap when the call did not say (the config's own default). */
+const FALLBACK_MAX_TOKENS = 4096;
 
 /** A whole chat completion from any provider. */
 export async function chatJson(provider: Provider, providerName: string, request: JsonObject, call: CallContext): Promise<JsonResult> {
   if (provider.chat) return provider.chat(request, call);
+  if (provider.messages) {
+    const answer = await provider.messages(toMessages(request, call, false), call);
+    return { body: messageToChatAnswer(answer.body, providerName), headers: answer.headers };
+  }
   throw new UpstreamError(`${providerName} speaks no dialect the gateway can translate chat completions to`);
 }
 
 /** A streamed chat completion (chat.completion.chunk events) from any provider. */
 export async function chatStream(provider: Provider, providerName: string, request: JsonObject, call: CallContext): Promise<StreamResult> {
   if (provider.chatStream) return provider.chatStream(request, call);
+  if (provider.messagesStream) {
+    const answer = await provider.messagesStream(toMessages(request, call, true), call);
+    return { events: eventsToChatStream(answer.events, providerName), headers: answer.headers };
+  }
   throw new UpstreamError(`${providerName} speaks no dialect the gateway can translate chat completions to`);
+}
+
+function toMessages(request: JsonObject, call: CallContext, stream: boolean): JsonObject {
+  const body = chatRequestToMessages(request, call.maxOutputTokens ?? FALLBACK_MAX_TOKENS);
+  if (stream) body.stream = true;
+  else delete body.stream;
+  return body;
 }

@@ -21,10 +21,12 @@ interface ChunkHead {
 
 export class ChatStreamMeter implements StreamMeter {
   readonly doneMarker = true;
-  private reported: { prompt_tokens?: number; completion_tokens?: number } | undefined;
+  private reported: ChatUsage | undefined;
   private usageChunk: string | undefined;
   private head: ChunkHead | undefined;
   private readonly seen: string[] = [];
+  /** The `object` of the usage chunk the gateway writes itself; a dialect with chat's stream shape (legacy completions) sets its own. */
+  protected readonly chunkObject: string = 'chat.completion.chunk';
 
   constructor(
     private readonly promptTokens: number,
@@ -62,9 +64,9 @@ export class ChatStreamMeter implements StreamMeter {
   usage(): TokenUsage {
     const reported = this.reported;
     if (reported && Number.isFinite(reported.prompt_tokens) && Number.isFinite(reported.completion_tokens)) {
-      return { promptTokens: reported.prompt_tokens!, completionTokens: reported.completion_tokens!, estimated: false };
+      return { promptTokens: reported.prompt_tokens!, completionTokens: reported.completion_tokens!, estimated: false, ...cacheTokensOf(reported) };
     }
-    return { promptTokens: this.promptTokens, completionTokens: countTextTokens(streamedText(this.seen)), estimated: true };
+    return { promptTokens: this.promptTokens, completionTokens: countTextTokens(this.textOf(this.seen)), estimated: true };
   }
 
   closing(gatewayUsage: GatewayUsage): SseEvent[] {
@@ -73,7 +75,7 @@ export class ChatStreamMeter implements StreamMeter {
     const usage = this.usage();
     const chunk = {
       id: this.head?.id ?? 'chatcmpl-gateway',
-      object: 'chat.completion.chunk',
+      object: this.chunkObject,
       created: this.head?.created ?? Math.floor(Date.now() / 1000),
       model: this.head?.model ?? '',
       choices: [],
@@ -83,9 +85,33 @@ export class ChatStreamMeter implements StreamMeter {
     return [{ data: JSON.stringify(chunk) }];
   }
 
+  /** The generated text of the chunks seen, counted when the upstream reports no usage. */
+  protected textOf(chunks: readonly string[]): string {
+    return streamedText(chunks);
+  }
+
   errorEvent(error: GatewayError): SseEvent {
     return { data: JSON.stringify(error.toJSON()) };
   }
+}
+
+/** A chat `usage` object as upstreams report it. */
+export interface ChatUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: unknown; cache_write_tokens?: unknown } | null;
+}
+
+/**
+ * The prompt-cache part of a chat usage: `cached_tokens` (OpenAI's field) read from the cache and
+ * `cache_write_tokens` (OpenRouter's, also what the Messages translation reports) written to it.
+ */
+export function cacheTokensOf(usage: ChatUsage): Pick<TokenUsage, 'cacheReadTokens' | 'cacheWriteTokens'> {
+  const details = usage.prompt_tokens_details;
+  const out: Pick<TokenUsage, 'cacheReadTokens' | 'cacheWriteTokens'> = {};
+  if (typeof details?.cached_tokens === 'number' && details.cached_tokens > 0) out.cacheReadTokens = details.cached_tokens;
+  if (typeof details?.cache_write_tokens === 'number' && details.cache_write_tokens > 0) out.cacheWriteTokens = details.cache_write_tokens;
+  return out;
 }
 
 function safeParse(data: string): Record<string, unknown> | undefined {

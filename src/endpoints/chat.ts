@@ -5,7 +5,7 @@ import { countChatPromptTokens, countTextTokens } from '../metering/tokens.ts';
 import type { JsonObject } from '../plugin-sdk.ts';
 import type { Operation, ParsedCall } from '../proxy/operation.ts';
 import { validateBody } from '../proxy/validate.ts';
-import { ChatStreamMeter } from './chat-stream-meter.ts';
+import { cacheTokensOf, ChatStreamMeter, type ChatUsage } from './chat-stream-meter.ts';
 import { chatJson, chatStream } from '../dialects/chat-bridge.ts';
 
 const message = z.looseObject({
@@ -59,9 +59,9 @@ export function prepareChat(upstream: JsonObject, parsed: ParsedCall, outputCap:
 
 /** The upstream's `usage`, else the gateway's count of the answer. */
 export function chatUsage(body: JsonObject, parsed: ParsedCall): TokenUsage {
-  const usage = body.usage as { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined;
+  const usage = body.usage as ChatUsage | undefined;
   if (usage && typeof usage.prompt_tokens === 'number' && typeof usage.completion_tokens === 'number') {
-    return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, estimated: false };
+    return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, estimated: false, ...cacheTokensOf(usage) };
   }
   return { promptTokens: parsed.promptTokens, completionTokens: countTextTokens(answerText(body)), estimated: true };
 }

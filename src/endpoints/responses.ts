@@ -10,7 +10,7 @@ import type { Target } from '../plugins/registry.ts';
 import type { Operation, OperationContext, ParsedCall } from '../proxy/operation.ts';
 import { parseResponses } from './responses/parse.ts';
 import { RecentItems } from './responses/recent-items.ts';
-import { generatedText, responseUsage } from './responses/response-object.ts';
+import { generatedText, responsesCacheTokens, responseUsage } from './responses/response-object.ts';
 import { ResponsesStreamMeter } from './responses/stream-meter.ts';
 import { toChatRequest, type ItemResolver } from './responses/translate-request.ts';
 import { fromChatCompletion } from './responses/translate-response.ts';
@@ -77,9 +77,9 @@ async function* withEventNames(events: AsyncIterable<SseEvent>): AsyncGenerator<
  * (which the handler sends next), so a client never sees `usage: null` for an answer it is billed for.
  */
 export function responsesUsage(body: JsonObject, parsed: ParsedCall): TokenUsage {
-  const usage = body.usage as { input_tokens?: unknown; output_tokens?: unknown } | null | undefined;
+  const usage = body.usage as { input_tokens?: unknown; output_tokens?: unknown; input_tokens_details?: unknown } | null | undefined;
   if (usage && typeof usage.input_tokens === 'number' && typeof usage.output_tokens === 'number') {
-    return { promptTokens: usage.input_tokens, completionTokens: usage.output_tokens, estimated: false };
+    return { promptTokens: usage.input_tokens, completionTokens: usage.output_tokens, estimated: false, ...responsesCacheTokens(usage) };
   }
   const completionTokens = countTextTokens(generatedText(body.output));
   body.usage = responseUsage(parsed.promptTokens, completionTokens);

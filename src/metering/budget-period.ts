@@ -44,3 +44,10 @@ export function budgetPeriodAt(kind: BudgetPeriodKind, epochMs: number): BudgetP
 export function periodAdjective(kind: BudgetPeriodKind): string {
   return kind === 'day' ? 'daily' : `${kind}ly`;
 }
+
+/** The period a `budget_usage.period` id names ('m2026-12-01' → December 2026), or undefined for a malformed id. */
+export function budgetPeriodById(id: string): BudgetPeriod | undefined {
+  const kind = BUDGET_PERIODS.find((candidate) => candidate[0] === id[0]);
+  const start = Date.parse(`${id.slice(1)}T00:00:00Z`);
+  return kind && !Number.isNaN(start) ? budgetPeriodAt(kind, start) : undefined;
+}

@@ -10,7 +10,7 @@ import { isPostgres, type Db } from '../db/knex.ts';
 import { bulkInsert, type BulkTable } from '../db/bulk-insert.ts';
 import { rows, type Queryable } from '../db/sql.ts';
 import { BudgetExceededError, InsufficientCreditsError, InvalidApiKeyError, TrialExhaustedError, type GatewayError } from '../errors/gateway-error.ts';
-import { budgetPeriodAt, periodAdjective, type BudgetPeriodKind } from './budget-period.ts';
+import { budgetPeriodById, periodAdjective } from './budget-period.ts';
 
 /** Where a lease's money comes from and what it counts against. */
 export interface LeaseScope {
@@ -54,9 +54,12 @@ const ADD_TO_LEASE = `INSERT INTO reservations (id, key_id, amount_micro, tokens
 
 const OPEN_PERIOD = 'INSERT INTO budget_usage (key_id, period, used_micro) VALUES (?, ?, 0) ON CONFLICT (key_id, period) DO NOTHING';
 
-/** Counts `micro` against the period when the budget (as it is now) still covers it. */
+/**
+ * Counts `micro` against the period when the budget (as it is now) still covers it. A budget removed a moment ago
+ * (an instance still caching the key with one) no longer limits anything.
+ */
 const TAKE_BUDGET = `UPDATE budget_usage SET used_micro = used_micro + ?
-  WHERE key_id = ? AND period = ? AND used_micro + ? <= (SELECT budget_micro FROM api_keys WHERE id = ?)
+  WHERE key_id = ? AND period = ? AND used_micro + ? <= COALESCE((SELECT budget_micro FROM api_keys WHERE id = ?), 9007199254740991)
   RETURNING key_id`;
 
 /** Thrown inside a transaction to roll back what it took when a later step cannot be covered. */
@@ -144,7 +147,7 @@ async function refund(trx: Queryable, released: readonly ReleasedLease[]): Promi
  * still has (`heldMicro`, `heldTokens`).
  */
 export async function refusal(db: Db, lease: LeaseRef, micro: number, tokens: number, heldMicro: number, heldTokens: number): Promise<GatewayError> {
-  const key = await db('api_keys').select('balance_micro', 'trial_tokens', 'revoked', 'budget_micro', 'budget_period').where({ id: lease.keyId }).first();
+  const key = await db('api_keys').select('balance_micro', 'trial_tokens', 'revoked', 'budget_micro').where({ id: lease.keyId }).first();
   if (!key || key.revoked) return new InvalidApiKeyError('This gateway key has been revoked.');
   if (key.trial_tokens !== null && Number(key.trial_tokens) + heldTokens < tokens) {
     return new TrialExhaustedError(`Trial allowance exhausted: this request may use up to ${tokens} tokens and the key has ${Number(key.trial_tokens) + heldTokens} left.`);
@@ -154,20 +157,19 @@ export async function refusal(db: Db, lease: LeaseRef, micro: number, tokens: nu
   if (!creditsShort && lease.budgetPeriod !== null) {
     const period = await db('budget_usage').select('used_micro').where({ key_id: lease.keyId, period: lease.budgetPeriod }).first();
     const left = Math.min(Number(key.budget_micro ?? 0) - Number(period?.used_micro ?? 0) + heldMicro, micro - 1);
-    return budgetRefusal(key.budget_period as BudgetPeriodKind, lease.budgetPeriod, Number(key.budget_micro ?? 0), left, micro);
+    return budgetRefusal(lease.budgetPeriod, Number(key.budget_micro ?? 0), left, micro);
   }
   const left = (Number(key.balance_micro) + heldMicro) / 1e6;
   return new InsufficientCreditsError(`Insufficient credits: this request may cost up to $${(micro / 1e6).toFixed(6)} and the key has $${left.toFixed(6)} left.`);
 }
 
 /** 402 budget_exceeded, saying when the budget resets: the end of the period the lease counts against. */
-function budgetRefusal(kind: BudgetPeriodKind, periodId: string, budgetMicro: number, leftMicro: number, micro: number): GatewayError {
-  const start = Date.parse(`${periodId.slice(1)}T00:00:00Z`);
-  const kindOfId = ({ d: 'day', w: 'week', m: 'month' } as const)[periodId[0] as 'd' | 'w' | 'm'] ?? kind;
-  const resets = new Date(budgetPeriodAt(kindOfId, start).end).toISOString();
-  return new BudgetExceededError(
-    `Budget exceeded: this key's ${periodAdjective(kindOfId)} budget of $${(budgetMicro / 1e6).toFixed(budgetMicro % 10_000 === 0 ? 2 : 6)} has $${(Math.max(0, leftMicro) / 1e6).toFixed(6)} left and this request may cost up to $${(micro / 1e6).toFixed(6)}. It resets at ${resets}.`,
-  );
+function budgetRefusal(periodId: string, budgetMicro: number, leftMicro: number, micro: number): GatewayError {
+  const period = budgetPeriodById(periodId);
+  const usd = (amount: number, digits = 6) => `$${(amount / 1e6).toFixed(digits)}`;
+  const budget = `this key's ${period ? periodAdjective(period.kind) : ''} budget of ${usd(budgetMicro, budgetMicro % 10_000 === 0 ? 2 : 6)}`.replace('  ', ' ');
+  const resets = period ? ` It resets at ${new Date(period.end).toISOString()}.` : '';
+  return new BudgetExceededError(`Budget exceeded: ${budget} has ${usd(Math.max(0, leftMicro))} left and this request may cost up to ${usd(micro)}.${resets}`);
 }
 
 /**

@@ -9,7 +9,7 @@ import { budgetPeriodAt } from './budget-period.ts';
 import type { LeaseBook } from './lease-book.ts';
 import { CREDITS_ONLY, type LeaseScope } from './ledger.ts';
 import type { TokenLimiter } from './token-limit.ts';
-import { costMicro, microToUsd, type PriceBook } from './pricing.ts';
+import { costMicro, microToUsd, worstCaseMicro, type PriceBook } from './pricing.ts';
 import { reservePromptTokens } from './tokens.ts';
 import { InFlight } from '../util/in-flight.ts';
 import type { UsageWriter } from './usage-writer.ts';
@@ -72,7 +72,7 @@ export class Meter {
     if (key.tpm !== null && this.options.tokenLimiter) call.tokenHold = await this.options.tokenLimiter.take(key.id, key.tpm, promptTokens + maxOutputTokens);
     if (!Meter.isMetered(key)) return;
     const prompt = reservePromptTokens(promptTokens);
-    const amount = Math.max(...targets.map((target) => costMicro(this.prices(target).priceOf(target.model), prompt, maxOutputTokens)));
+    const amount = Math.max(...targets.map((target) => worstCaseMicro(this.prices(target).priceOf(target.model), prompt, maxOutputTokens)));
     const money = key.balanceMicro !== null || key.budgetMicro !== null;
     call.hold = await this.leases.reserve(key.id, money ? amount : 0, key.trialTokens !== null ? prompt + maxOutputTokens : 0, this.scopeOf(key));
   }
@@ -86,7 +86,7 @@ export class Meter {
   charge(call: CallRecord, usage: TokenUsage, target: Target | undefined): GatewayUsage {
     const tokens = usage.promptTokens + usage.completionTokens;
     const price = target ? this.prices(target).priceOf(target.model) : undefined;
-    const cost = price ? costMicro(price, usage.promptTokens, usage.completionTokens) : 0;
+    const cost = price ? costMicro(price, usage.promptTokens, usage.completionTokens, usage) : 0;
     call.promptTokens = usage.promptTokens;
     call.completionTokens = usage.completionTokens;
     call.estimated = usage.estimated;

@@ -1,4 +1,4 @@
-/** Prices from `pricing:` globs (USD per million tokens) and exact integer cost in micro-USD, rounded up. */
+/** Prices from `pricing:` globs (USD per million tokens, prompt-cache rates included) and exact integer cost in micro-USD, rounded up. */
 import type { PricingConfig } from '../config/schema.ts';
 import { compileGlob, stripModelSuffix } from '../util/glob.ts';
 
@@ -9,6 +9,9 @@ import { compileGlob, stripModelSuffix } from '../util/glob.ts';
 export interface Price {
   inputPico: bigint;
   outputPico: bigint;
+  /** Prompt tokens read from / written to a prompt cache; `input` unless the entry prices them itself. */
+  cacheReadPico: bigint;
+  cacheWritePico: bigint;
 }
 
 interface Rule {
@@ -16,7 +19,7 @@ interface Rule {
   price: Price;
 }
 
-const FREE: Price = { inputPico: 0n, outputPico: 0n };
+const FREE: Price = { inputPico: 0n, outputPico: 0n, cacheReadPico: 0n, cacheWritePico: 0n };
 
 /** Ordered price rules, first match wins; `default` applies when none does. Compiled once at start. */
 export class PriceBook {
@@ -45,14 +48,44 @@ export class PriceBook {
   }
 }
 
-function toPico(price: { input: number; output: number }): Price {
-  return { inputPico: BigInt(Math.round(price.input * 1e6)), outputPico: BigInt(Math.round(price.output * 1e6)) };
+const pico = (usdPerMillion: number): bigint => BigInt(Math.round(usdPerMillion * 1e6));
+
+function toPico(price: { input: number; output: number; cache_read?: number; cache_write?: number }): Price {
+  const inputPico = pico(price.input);
+  return {
+    inputPico,
+    outputPico: pico(price.output),
+    cacheReadPico: price.cache_read === undefined ? inputPico : pico(price.cache_read),
+    cacheWritePico: price.cache_write === undefined ? inputPico : pico(price.cache_write),
+  };
 }
 
-/** Cost in micro-USD, rounded up to the next micro-dollar (SPEC §4). */
-export function costMicro(price: Price, promptTokens: number, completionTokens: number): number {
-  const pico = BigInt(promptTokens) * price.inputPico + BigInt(completionTokens) * price.outputPico;
-  return Number((pico + 999_999n) / 1_000_000n);
+/** Prompt-cache tokens of a call; both are part of its prompt tokens. */
+export interface CacheTokens {
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+}
+
+/**
+ * Cost in micro-USD, rounded up to the next micro-dollar once for the whole call. Cache reads and writes are
+ * counted in `promptTokens` too: only the rest is plain input.
+ */
+export function costMicro(price: Price, promptTokens: number, completionTokens: number, cache: CacheTokens = {}): number {
+  const read = BigInt(cache.cacheReadTokens ?? 0);
+  const write = BigInt(cache.cacheWriteTokens ?? 0);
+  let plain = BigInt(promptTokens) - read - write;
+  if (plain < 0n) plain = 0n;
+  const total = plain * price.inputPico + read * price.cacheReadPico + write * price.cacheWritePico + BigInt(completionTokens) * price.outputPico;
+  return Number((total + 999_999n) / 1_000_000n);
+}
+
+/**
+ * The most a call can cost: every prompt token at the dearest input rate (a prompt may be written to the cache,
+ * which Anthropic prices above plain input), then the output. What a hold reserves.
+ */
+export function worstCaseMicro(price: Price, promptTokens: number, completionTokens: number): number {
+  const dearest = [price.cacheReadPico, price.cacheWritePico].reduce((max, value) => (value > max ? value : max), price.inputPico);
+  return costMicro({ ...price, inputPico: dearest }, promptTokens, completionTokens);
 }
 
 export function microToUsd(micro: number): number {

@@ -103,7 +103,10 @@ export class TokenLimiter {
     if (taken.ok) return { window, tokens };
     const retryAfterS = Math.max(1, Math.ceil((start + WINDOW_MS - now) / 1000));
     if (tokens > tpm) {
-      throw new RateLimitExceededError(`This request may use up to ${tokens} tokens (prompt + max_tokens), more than this key's ${tpm} tokens per minute; lower max_tokens.`, retryAfterS);
+      throw new RateLimitExceededError(
+        `This request may use up to ${tokens} tokens (its prompt plus max_tokens, or the gateway's default when it sets none), more than this key's ${tpm} tokens per minute; set a lower max_tokens.`,
+        retryAfterS,
+      );
     }
     throw new RateLimitExceededError(`Rate limit exceeded: ${tpm} tokens per minute for this key, ${taken.used} in use and this request may use up to ${tokens}. Retry in ${retryAfterS}s.`, retryAfterS);
   }

@@ -1,4 +1,7 @@
-/** The last middleware: anything thrown becomes OpenAI error JSON with `x-request-id`; unknown routes get 404/405. */
+/**
+ * The last middleware: anything thrown becomes error JSON with `x-request-id` (OpenAI's shape, or the route's own
+ * dialect when it set `res.locals.errorShape`); unknown routes get 404/405.
+ */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import {
   GatewayError,
@@ -40,7 +43,7 @@ export function sendError(res: Parameters<RequestHandler>[1], error: GatewayErro
     res.end();
     return;
   }
-  res.status(error.status).set(error.headers).json(error.toJSON());
+  res.status(error.status).set(error.headers).json(res.locals.errorShape?.(error) ?? error.toJSON());
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
@@ -49,5 +52,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     // A body we refused unread must not be parsed as the next request on this connection.
     if (gatewayError.status === 413 || gatewayError.status === 415) res.setHeader('connection', 'close');
     sendError(res, gatewayError);
+  };
+}
+
+/** Sets the error shape of the routes below it (see `res.locals.errorShape`). */
+export function errorShape(shape: (error: GatewayError) => unknown): RequestHandler {
+  return function useErrorShape(_req, res, next) {
+    res.locals.errorShape = shape;
+    next();
   };
 }

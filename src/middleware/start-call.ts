@@ -13,6 +13,7 @@ export function startCall(endpoint: Endpoint, sink: CallSink): RequestHandler {
   return function openCallRecord(_req, res, next) {
     sink.begin();
     const call = new CallRecord(res.locals.requestId, endpoint, onFinish);
+    call.keyId = res.locals.key?.id ?? null;
     call.attach(res);
     res.locals.call = call;
     res.locals.route = endpoint;

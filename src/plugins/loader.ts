@@ -1,5 +1,6 @@
 /** Loads provider plugins named in config: a short list of checks, each failing with a coded boot error. */
 import { existsSync } from 'node:fs';
+import { register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Config } from '../config/load.ts';
@@ -8,6 +9,7 @@ import { ConfigError } from '../config/env-substitute.ts';
 import type { ProviderEntryConfig } from '../config/schema.ts';
 import type { Logger } from '../logging.ts';
 import type { PluginDefinition, Provider } from '../plugin-sdk.ts';
+import { COMPILED, DIST_ROOT, PROJECT_ROOT } from '../runtime.ts';
 import { compileGlobs } from '../util/glob.ts';
 
 /** A provider entry, ready to serve. */
@@ -32,6 +34,8 @@ export async function loadProviders(config: Config, logger: Logger): Promise<Loa
     if (!plugin) {
       plugin = await loadPlugin(config.plugins_dir, entry.plugin, ['providers', name, 'plugin']);
       plugins.set(entry.plugin, plugin);
+      // Which file: a compiled gateway should name dist/plugins/<name>/index.js for the project's own plugins.
+      logger.info('plugin loaded', { plugin: entry.plugin, file: pluginFile(path.join(config.plugins_dir, entry.plugin)) });
     }
     const own = Object.fromEntries(Object.entries(entry).filter(([key]) => !CORE_KEYS.has(key)));
     const parsed = plugin.configSchema.safeParse(own);
@@ -51,13 +55,44 @@ export async function loadProviders(config: Config, logger: Logger): Promise<Loa
   return loaded;
 }
 
+/**
+ * The file to import for a plugin folder. From the sources (tsx): index.ts, index.js, index.mjs. Compiled: the
+ * plugin's compiled twin in dist/ when the build holds one (the project's own plugins), then the folder's
+ * index.js / index.mjs (a user's JavaScript plugin), then its index.ts, which needs a TypeScript loader.
+ */
+export function pluginFile(folder: string): string | undefined {
+  const names = COMPILED ? ['index.js', 'index.mjs', 'index.ts'] : ['index.ts', 'index.js', 'index.mjs'];
+  const candidates = names.map((name) => path.join(folder, name));
+  const inProject = !path.relative(PROJECT_ROOT, folder).startsWith('..') && path.relative(DIST_ROOT, folder).startsWith('..');
+  if (COMPILED && inProject) candidates.unshift(path.join(DIST_ROOT, path.relative(PROJECT_ROOT, folder), 'index.js'));
+  return candidates.find(existsSync);
+}
+
+let redirectHooks: Promise<void> | undefined;
+let typescriptLoader: Promise<void> | undefined;
+
+/**
+ * A compiled gateway meeting a plugin outside its build: its imports of the project's .ts sources go to their
+ * compiled twins (compiled-hooks.ts), and an index.ts gets tsx — loaded only now, so a gateway running only its
+ * own compiled plugins never pays for it.
+ */
+async function prepareForeignPlugin(file: string): Promise<void> {
+  if (file.endsWith('.ts')) {
+    typescriptLoader ??= import('tsx/esm/api').then(({ register: registerTsx }) => void registerTsx());
+    await typescriptLoader;
+  }
+  redirectHooks ??= Promise.resolve(register(new URL('./compiled-hooks.js', import.meta.url), { data: { project: PROJECT_ROOT, dist: DIST_ROOT } }));
+  await redirectHooks;
+}
+
 /** Resolves `plugins_dir/<name>/index.(ts|js)`, imports it and checks its default export. */
 export async function loadPlugin(pluginsDir: string, name: string, keyPath: string[]): Promise<PluginDefinition> {
   const folder = path.join(pluginsDir, name);
-  const file = ['index.ts', 'index.js', 'index.mjs'].map((candidate) => path.join(folder, candidate)).find(existsSync);
+  const file = pluginFile(folder);
   if (!file) throw new ConfigError(keyPath, `plugin '${name}' not found: no index.ts or index.js in ${folder}`, 'SY_PLUGIN_NOT_FOUND');
   let module: { default?: unknown };
   try {
+    if (COMPILED && !file.startsWith(DIST_ROOT + path.sep)) await prepareForeignPlugin(file);
     module = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (error) {
     throw new ConfigError(keyPath, `plugin '${name}' failed to load: ${(error as Error).message}`, 'SY_PLUGIN_LOAD_FAILED');

@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GatewayError, toGatewayError, UpstreamRequestError } from '../errors/gateway-error.ts';
 import type { Logger } from '../logging.ts';
+import { PartialUsageError } from '../metering/partial-usage.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { Target } from '../plugins/registry.ts';
 import type { AttemptLease, HealthBook } from '../routing/health-book.ts';
@@ -56,24 +57,17 @@ export async function withAttempts<T>(
         else void lease.end();
         return { result, target, lease };
       } catch (error) {
-        if (call.clientGone) {
+        if (call.clientGone && !(error instanceof PartialUsageError)) {
           void lease.end(call.abort.signal.reason);
           throw call.abort.signal.reason;
         }
         last = toGatewayError(error, target.provider.plugin);
         // Awaited so that a cooldown this failure starts is known to every instance before the next attempt.
         await lease.end(last);
-        deps.metrics.upstreamAttempts.inc({ provider: target.provider.name, outcome: last.code ?? 'error' });
-        deps.metrics.upstreamErrors.inc({ provider: target.provider.name, code: last.code ?? 'error' });
         const delayMs = attempt < maxRetries && last.retryable ? retryDelayMs(attempt, last, retries) : undefined;
-        deps.logger.warn('upstream attempt failed', {
-          requestId: call.requestId,
-          provider: target.provider.name,
-          attempt: attempt + 1,
-          status: last.status,
-          code: last.code,
-          retryInMs: delayMs ?? null,
-        });
+        reportFailure(deps, call, target, attempt, last, delayMs);
+        // Output already generated is charged, so it ends the request: a retry or a fallback would generate it again.
+        if (last instanceof PartialUsageError) throw last;
         // A 4xx the upstream blames on the request would fail the same way anywhere.
         if (last instanceof UpstreamRequestError) throw last;
         if (delayMs === undefined) break;
@@ -83,6 +77,20 @@ export async function withAttempts<T>(
     }
   }
   throw last!;
+}
+
+function reportFailure(deps: AttemptDeps, call: CallRecord, target: Target, attempt: number, error: GatewayError, delayMs: number | undefined): void {
+  const provider = target.provider.name;
+  deps.metrics.upstreamAttempts.inc({ provider, outcome: error.code ?? 'error' });
+  deps.metrics.upstreamErrors.inc({ provider, code: error.code ?? 'error' });
+  deps.logger.warn('upstream attempt failed', {
+    requestId: call.requestId,
+    provider,
+    attempt: attempt + 1,
+    status: error.status,
+    code: error.code,
+    retryInMs: delayMs ?? null,
+  });
 }
 
 /** Full-jitter exponential backoff, but never sooner than the upstream's `Retry-After`; undefined when that is too long to wait. */

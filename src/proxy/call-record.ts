@@ -7,7 +7,7 @@ import type { Hold } from '../metering/lease-book.ts';
 import type { TokenHold } from '../metering/token-limit.ts';
 import type { UsageRow } from '../metering/usage-writer.ts';
 
-export type Endpoint = 'chat' | 'responses' | 'embeddings';
+export type Endpoint = 'chat' | 'responses' | 'embeddings' | 'completions' | 'messages';
 
 /** The reason the gateway aborts an upstream call when its client goes away. */
 export class ClientClosedError extends Error {
@@ -40,6 +40,10 @@ export class CallRecord {
   hold: Hold | undefined;
   /** What the call counted against its key's tokens per minute. */
   tokenHold: TokenHold | undefined;
+  /** The output tokens reserved for this call (the client's bound or the default cap); 0 when it generates nothing. */
+  outputCap = 0;
+  /** The client headers the operation forwards to a native upstream (see Operation.clientHeaders). */
+  clientHeaders: Readonly<Record<string, string>> | undefined;
   private owners = 1;
   private done = false;
 

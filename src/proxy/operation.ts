@@ -1,4 +1,4 @@
-/** The contract between the generic proxy handler and one endpoint (chat completions, responses, embeddings). */
+/** The contract between the generic proxy handler and one endpoint (chat completions, responses, legacy completions, embeddings). */
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { GatewayUsage, TokenUsage } from '../metering/meter.ts';
 import type { CallContext, JsonObject, JsonResult, StreamResult } from '../plugin-sdk.ts';
@@ -43,14 +43,24 @@ export interface OperationContext extends CallContext {
 
 export interface Operation {
   endpoint: Endpoint;
+  /**
+   * Client headers (lower-case names) a native passthrough forwards unchanged, copied into the call's
+   * `clientHeaders` (e.g. `anthropic-version` on `/v1/messages`); never auth headers.
+   */
+  clientHeaders?: readonly string[];
   /** Throws InvalidRequestError for a malformed body. */
   parse(body: JsonObject): ParsedCall;
+  /**
+   * Throws InvalidRequestError for what the primary target cannot serve (a translated dialect's fields with no chat
+   * counterpart), before anything is reserved or sent. Absent: every target takes every valid body.
+   */
+  check?(body: JsonObject, target: Target): void;
   /**
    * Adjusts the upstream body (a copy, `provider` already removed, the operation's to change); `outputCap` is set
    * when a metered call must bound its output to what it reserved. Absent: the body goes as it is.
    */
   prepare?(body: JsonObject, parsed: ParsedCall, outputCap: number | undefined): JsonObject;
-  json(target: Target, body: JsonObject, call: OperationContext): Promise<JsonResult>;
+  json(target: Target, body: JsonObject, call: OperationContext, parsed: ParsedCall): Promise<JsonResult>;
   stream(target: Target, body: JsonObject, call: OperationContext, parsed: ParsedCall): Promise<StreamResult>;
   usageOf(body: JsonObject, parsed: ParsedCall): TokenUsage;
   /** A fresh meter for one stream, once the serving target is known. */

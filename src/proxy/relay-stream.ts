@@ -7,6 +7,7 @@ import type { Response } from 'express';
 import { GatewayError, toGatewayError, UpstreamError, UpstreamTimeoutError } from '../errors/gateway-error.ts';
 import type { JsonObject } from '../plugin-sdk.ts';
 import type { Target } from '../plugins/registry.ts';
+import { streamedResponseId } from '../routing/response-owners.ts';
 import { formatSse, type SseEvent } from '../upstream/sse.ts';
 import { withAttempts } from './attempts.ts';
 import type { CallRecord } from './call-record.ts';
@@ -52,6 +53,7 @@ export async function relayStream(
   const limit = new AbortController();
   const context: OperationContext = { ...callContext(call), signal: AbortSignal.any([call.abort.signal, limit.signal]) };
   const { result: opened, target, lease } = await withAttempts(deps, call, targets, (t) => openStream(operation, t, body, context, parsed), { holdLease: true });
+  if (call.endpoint === 'responses' && target.routed && !opened.first.done) deps.router?.served(target, streamedResponseId(opened.first.value));
   const maxMs = target.provider.entry.max_stream_ms;
   const timer = setTimeout(() => limit.abort(new UpstreamTimeoutError(`the stream from ${target.provider.name} exceeded ${maxMs} ms`)), maxMs);
   const { meter } = opened;

@@ -58,8 +58,11 @@ async function asBadRequest<T>(work: () => Promise<T>): Promise<T> {
 export function adminRouter(deps: AdminDeps): Router {
   const router = Router();
   const now = deps.now ?? Date.now;
-  router.use(function requireAdminToken(req, _res, next) {
-    if (!tokenMatches(req.headers.authorization, deps.token)) throw new UnauthorizedError('Missing or invalid admin token.');
+  router.use(function requireAdminToken(req, res, next) {
+    if (!tokenMatches(req.headers.authorization, deps.token)) {
+      res.locals.authFailure = 'admin_token';
+      throw new UnauthorizedError('Missing or invalid admin token.');
+    }
     next();
   });
 

@@ -7,7 +7,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type RequestHandler } from 'express';
 
-export const UI_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../ui/dist');
+/** ui/dist of the checkout: two folders up from the sources, three from their compiled copy in dist/src/routes. */
+function findUiDist(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const roots = [path.resolve(here, '../..'), path.resolve(here, '../../..')];
+  const root = roots.find((candidate) => existsSync(path.join(candidate, 'ui', 'build.mjs'))) ?? roots[0];
+  return path.join(root, 'ui', 'dist');
+}
+
+export const UI_DIST = findUiDist();
 
 export const UI_CSP = [
   "default-src 'none'",

@@ -22,6 +22,10 @@ export interface SharedHealth {
   othersInFlight(name: string): number;
   /** Tells the other instances; resolves when told, or soon after if the store does not answer. */
   publish(name: string, cooldown: Cooldown): Promise<void>;
+  /** Records which target holds a stored response (fire-and-forget). */
+  rememberResponse(responseId: string, provider: string): void;
+  /** The target holding a stored response another instance served; undefined when unknown or the store is down. */
+  responseOwner(responseId: string): Promise<string | undefined>;
   /** Pulls the other instances' state now (the admin view wants it fresh). */
   refresh(): Promise<void>;
   close(): Promise<void>;
@@ -134,7 +138,10 @@ export class HealthBook {
     state.cooldown = cooldown;
     state.consecutiveFailures = 0;
     const fields = { provider: name, reason, until: new Date(until).toISOString(), coolingMs: until - this.now() };
-    if (reason === 'auth') {
+    // Calls that name a cooling entry directly extend its cooldown; one line when it starts is enough.
+    if (current?.reason === reason) {
+      this.options.logger.debug('provider entry cooldown extended', fields);
+    } else if (reason === 'auth') {
       this.options.logger.error('provider entry rejected its credentials (upstream 401/403 or no key): check its api_key; it gets no routed traffic until the cooldown ends', fields);
     } else {
       this.options.logger.warn('provider entry cooling down', fields);
@@ -145,7 +152,8 @@ export class HealthBook {
   private settle(name: string, state: TargetState, error: unknown, latencyMs: number, ttftMs: number | undefined): Promise<void> {
     const now = this.now();
     const verdict = error === undefined ? undefined : classify(error);
-    if (verdict?.kind !== 'neutral') state.stats.record(now, verdict === undefined, latencyMs, ttftMs);
+    // Every attempt is a request; only failures that count toward a cooldown are the target's errors.
+    state.stats.record(now, verdict === undefined || verdict.kind === 'neutral', latencyMs, ttftMs);
     if (verdict === undefined) {
       state.consecutiveFailures = 0;
       state.stats.measure(now, ttftMs ?? latencyMs);

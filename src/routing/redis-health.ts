@@ -2,7 +2,8 @@
  * Routing state shared through Redis (`rate_limit.store: redis`): cooldowns and in-flight counts per target.
  * Kept off the request path: a background sync every `SYNC_MS` writes this instance's in-flight counts and reads
  * the others' counts and every cooldown in one script; requests read the cached copy. A cooldown is published as
- * it starts (awaited briefly, on the failure path only). Each instance's counts live in a hash with a TTL, so a
+ * it starts (awaited briefly, on the failure path only). Which target holds a stored Responses response is written
+ * as it is served and read only by a call continuing a response this instance did not serve. Each instance's counts live in a hash with a TTL, so a
  * crashed instance's counts vanish. When Redis fails, each instance routes on its own state, and says so (throttled).
  */
 import type { Logger } from '../logging.ts';
@@ -15,6 +16,10 @@ export const INSTANCE_TTL_MS = 10_000;
 /** How long a failing request waits for Redis to take its cooldown before moving on. */
 const PUBLISH_WAIT_MS = 250;
 const LOG_EVERY_MS = 5000;
+/** How long the owner of a stored response is remembered (OpenAI keeps stored responses for 30 days; chains rarely span a day). */
+const RESPONSE_OWNER_TTL_MS = 24 * 3600_000;
+/** A call continuing a response another instance served waits this long at most to learn where it lives. */
+const LOOKUP_WAIT_MS = 100;
 
 /** Writes this instance's counts; returns every target's cooldown ('' when none), then the others' in-flight sums. */
 const SYNC_SCRIPT = `
@@ -88,6 +93,22 @@ export class RedisHealth implements SharedHealth {
       .sendCommand('EVAL', PUBLISH_SCRIPT, '1', this.key(`cool:${name}`), String(Math.round(cooldown.until)), cooldown.reason, String(Math.ceil(ttl)))
       .then(() => undefined, (error: Error) => this.failed(error));
     await within(PUBLISH_WAIT_MS, told);
+  }
+
+  rememberResponse(responseId: string, provider: string): void {
+    this.options.sendCommand('SET', this.key(`resp:${responseId}`), provider, 'PX', String(RESPONSE_OWNER_TTL_MS)).catch((error: Error) => this.failed(error));
+  }
+
+  async responseOwner(responseId: string): Promise<string | undefined> {
+    let owner: string | undefined;
+    const asked = this.options.sendCommand('GET', this.key(`resp:${responseId}`)).then(
+      (reply) => {
+        owner = typeof reply === 'string' ? reply : undefined;
+      },
+      (error: Error) => this.failed(error),
+    );
+    await within(LOOKUP_WAIT_MS, asked);
+    return owner;
   }
 
   async refresh(): Promise<void> {

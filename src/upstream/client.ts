@@ -26,6 +26,11 @@ export interface CallContext {
    * `anthropic-beta` on `/v1/messages`. Only the endpoint's own allow-list is copied here, never auth headers.
    */
   clientHeaders?: Readonly<Record<string, string>>;
+  /**
+   * The output bound the gateway reserved for this call: the client's own, else `metering.default_max_tokens`. A
+   * dialect that requires one (Messages' `max_tokens`) sends it when the client's request has none.
+   */
+  maxOutputTokens?: number;
 }
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>;

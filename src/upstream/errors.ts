@@ -88,7 +88,8 @@ export function errorFromUpstreamResponse(
   }
   if (status === 404) return new ModelNotFoundError(`${provider}: ${message}`);
   if (status === 429) return new UpstreamRateLimitedError(said, parseRetryAfter(headers));
-  if (status === 503) return new UpstreamUnavailableError(said, parseRetryAfter(headers) ?? parsed.estimatedTimeS);
+  // 529 is Anthropic's "overloaded": the same meaning as a 503.
+  if (status === 503 || status === 529) return new UpstreamUnavailableError(said, parseRetryAfter(headers) ?? parsed.estimatedTimeS);
   if (status === 504) return new UpstreamTimeoutError(said, true);
   if (status === 502) return new UpstreamError(said, { retryable: true });
   // The request itself was refused (bad parameter, context too long): the client must change it, so keep the 4xx.

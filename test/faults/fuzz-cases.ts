@@ -79,6 +79,33 @@ const WRONG: [string[], unknown[]][] = [
   [['tools'], ['x', 5, {}, true]],
 ];
 
+const COMPLETIONS = '/v1/completions';
+
+/** Legacy completions fields with values the schema refuses, or that a translated provider cannot serve (400 too). */
+const WRONG_COMPLETIONS: [string, unknown[]][] = [
+  ['prompt', [5, null, [], {}, true, [null], [{}], [1.5], [['a']], [1, 2], [[1, 2]]]],
+  ['max_tokens', [-1, 0, 'ten', 1.5, 1e12]],
+  ['n', [0, 200, 'x']],
+  ['best_of', [0, 'x', 2]],
+  ['echo', [true]],
+  ['suffix', ['tail']],
+  ['logprobs', [0, 3]],
+  ['stream', ['yes', 1]],
+];
+
+/** `org/model` is served by translation to chat, so every body here is refused before any upstream call. */
+function completionsWrongTypes(rng: Rng, keys: Keys): FuzzCase {
+  const body: Record<string, unknown> = { model: 'org/model', prompt: 'Hi' };
+  const roll = rng.int(8);
+  if (roll === 0) delete body.prompt;
+  else if (roll === 1) Object.assign(body, { prompt: ['one', 'two'], stream: true });
+  else {
+    const [field, values] = rng.pick(WRONG_COMPLETIONS);
+    body[field] = rng.pick(values);
+  }
+  return json('completions-wrong-types', bearer(keys.valid), body, COMPLETIONS);
+}
+
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node = target as Record<string, unknown>;
   for (const part of path.slice(0, -1)) {
@@ -225,6 +252,7 @@ function raw(rng: Rng, keys: Keys): RawCase {
 
 const FAMILIES: [number, (rng: Rng, keys: Keys) => FuzzCase][] = [
   [20, wrongTypes],
+  [8, completionsWrongTypes],
   [14, (rng) => badJson(rng)],
   [6, hugeStrings],
   [8, deepNesting],

@@ -18,9 +18,7 @@ export interface GatewayOptions {
   providers: PlainObject;
   /** Deep-merged over the test defaults. */
   config?: PlainObject;
-  /** The gateway's clock for budget periods and key expiry. */
-  now?: () => number;
-  /** Epoch ms for routing cooldowns and stats: a test moves it instead of sleeping. */
+  /** Epoch ms for routing cooldowns and stats, budget periods and key expiry: a test moves it instead of sleeping. */
   clock?: () => number;
 }
 
@@ -75,7 +73,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
   const dataDir = mkdtempSync(path.join(tmpdir(), 'switchyard-test-'));
   const config = testConfig(options, dataDir);
   const logger = createLogger(config.logging);
-  const running = await startServer(config, { logger, now: options.now, clock: options.clock });
+  const running = await startServer(config, { logger, clock: options.clock });
   return {
     running,
     config,

@@ -25,6 +25,8 @@ export class MockDeployment extends EventEmitter {
   served = 0;
   /** The `model` of the last chat request. */
   lastModel: string | undefined;
+  /** Ids of the Responses this deployment stored. */
+  readonly stored = new Set<string>();
   /** Streams open right now. */
   openStreams = 0;
   private held: (() => void)[] = [];
@@ -86,6 +88,7 @@ export class MockDeployment extends EventEmitter {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     let text = '';
     for await (const chunk of req) text += chunk;
+    if (req.method === 'POST' && req.url === '/v1/responses') return this.responses(res, JSON.parse(text) as Record<string, unknown>);
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return json(res, 404, { error: { message: 'not found' } });
     this.received++;
     this.emit('request');
@@ -114,6 +117,29 @@ export class MockDeployment extends EventEmitter {
     if (body.stream === true) return this.stream(res, body);
     this.served++;
     json(res, 200, completion(body, this.name));
+  }
+
+  /** A native Responses API that stores its responses, as OpenAI does: another account does not know them. */
+  private responses(res: http.ServerResponse, body: Record<string, unknown>): void {
+    const previous = body.previous_response_id;
+    if (typeof previous === 'string' && !this.stored.has(previous)) {
+      return json(res, 400, { error: { message: `Previous response with id '${previous}' not found.`, type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_not_found' } });
+    }
+    const id = `resp_${this.name}_${this.stored.size + 1}`;
+    this.stored.add(id);
+    this.served++;
+    const message = { id: `msg_${id}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: `served by ${this.name}`, annotations: [] }] };
+    const usage = { input_tokens: 11, input_tokens_details: { cached_tokens: 0 }, output_tokens: 4, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 15 };
+    const response = { id, object: 'response', created_at: 1741476542, status: 'completed', model: body.model, output: [message], previous_response_id: previous ?? null, usage };
+    if (body.stream !== true) return json(res, 200, response);
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const events: [string, Record<string, unknown>][] = [
+      ['response.created', { response: { ...response, status: 'in_progress', output: [], usage: null } }],
+      ['response.output_text.delta', { item_id: message.id, output_index: 0, content_index: 0, delta: `served by ${this.name}` }],
+      ['response.completed', { response }],
+    ];
+    events.forEach(([type, data], sequence) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence, ...data })}\n\n`));
+    res.end();
   }
 
   private async stream(res: http.ServerResponse, body: Record<string, unknown>): Promise<void> {

@@ -1,12 +1,17 @@
 /**
  * Mock upstreams on 127.0.0.1:0 that speak the real wire protocols: OpenAI chat JSON and SSE (with and without
  * the usage chunk), the HF router's `/v1/models` shape and its odd error bodies (bare strings, HTML pages, 503
- * "loading"), feature-extraction embeddings and OpenAI embeddings. The model name picks the scenario, e.g.
- * `org/error-401`, `org/loading`, `org/midstream-error`; anything else answers normally.
+ * "loading"), feature-extraction embeddings, OpenAI embeddings and native legacy completions. The model name picks
+ * the scenario, e.g. `org/error-401`, `org/loading`, `org/midstream-error`, `org/echo` (answers echo the prompt; a
+ * prompt holding `fail-after-N` fails once N chat answers were sent, one holding `hang` never answers);
+ * anything else answers normally. A chat request that carries tools gets `tool_calls` (JSON, or streamed in pieces)
+ * for each tool its last user message names (`org/parallel-tools`: two calls of the first tool), and a text answer
+ * once the last message is a tool result.
  */
 import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { echoChatCompletion, echoPieces, lastUserText, nativeCompletion, streamNativeCompletion } from './mock-completions.ts';
 import { mockResponse, streamMockResponse } from './mock-responses.ts';
 
 export type Flavor = 'hf' | 'openai' | 'compatible';
@@ -27,6 +32,8 @@ export interface MockOptions {
   streamUsage?: boolean;
   /** Serve `/v1/responses` natively: always for the openai flavor, on request for a compatible server. */
   responses?: boolean;
+  /** Serve `/v1/completions` natively: always for the openai flavor, on request for a compatible server (vLLM). */
+  completions?: boolean;
   /** False: Responses events as bare `data:` lines, without `event:` lines (as some servers send them). */
   responsesEventLines?: boolean;
 }
@@ -80,6 +87,8 @@ export class MockUpstream extends EventEmitter {
   aborted = 0;
   /** Bytes written by `firehose` streams. */
   firehoseBytes = 0;
+  /** Chat answers sent whole (JSON), for the `echo` scenario's `fail-after-N`. */
+  chatAnswers = 0;
   private server: http.Server | undefined;
   private readonly sockets = new Set<Socket>();
   private flakyLeft: number;
@@ -150,9 +159,39 @@ export class MockUpstream extends EventEmitter {
     if (req.method === 'POST' && path === '/v1/chat/completions' && body) return this.chat(req, res, body);
     if (req.method === 'POST' && path === '/v1/embeddings' && body) return this.embeddings(res, body);
     if (req.method === 'POST' && path === '/v1/responses' && body && this.servesResponses) return this.responses(res, body);
+    if (req.method === 'POST' && path === '/v1/completions' && body && this.servesCompletions) return this.completions(res, body);
     const extraction = /^\/hf-inference\/models\/(.+)\/pipeline\/feature-extraction$/.exec(path);
     if (req.method === 'POST' && extraction && body) return this.featureExtraction(res, decodeURIComponent(extraction[1]), body);
     json(res, 404, { error: `Not found: ${path}` });
+  }
+
+  private get servesCompletions(): boolean {
+    return this.options.flavor === 'openai' || (this.options.flavor === 'compatible' && this.options.completions === true);
+  }
+
+  private completions(res: http.ServerResponse, body: Record<string, unknown>): void {
+    if (body.stream === true) return streamNativeCompletion(res, body, this.options.streamUsage !== false);
+    json(res, 200, nativeCompletion(body));
+  }
+
+  /** `echo`: answers echo the prompt; `fail-after-N` waits for N answers then fails (HTTP 500); `hang` waits to be aborted. */
+  private async echo(res: http.ServerResponse, body: Record<string, unknown>): Promise<void> {
+    const prompt = lastUserText(body);
+    const failAfter = /fail-after-(\d+)/.exec(prompt);
+    if (failAfter) {
+      while (this.chatAnswers < Number(failAfter[1])) await once(this, 'answered');
+      return json(res, 500, { error: 'Internal server error: the generation failed' });
+    }
+    if (prompt.includes('hang')) {
+      res.once('close', () => {
+        this.aborted++;
+        this.emit('aborted');
+      });
+      return;
+    }
+    json(res, 200, echoChatCompletion(body));
+    this.chatAnswers++;
+    this.emit('answered');
   }
 
   private get servesResponses(): boolean {
@@ -178,6 +217,7 @@ export class MockUpstream extends EventEmitter {
     const model = String(body.model);
     const scenario = model.split('/').at(-1)!.split(':')[0];
     const stream = body.stream === true;
+    if (scenario === 'echo' && !stream) return this.echo(res, body);
     switch (scenario) {
       case 'error-401':
         return this.unauthorized(res);
@@ -260,7 +300,16 @@ export class MockUpstream extends EventEmitter {
         if (!this.options.chunkDelayMs) await sleep(10);
       }
     }
-    if (scenario === 'tool-call' && !lastIsTool(body)) {
+    const planned = plannedToolCalls(body, scenario);
+    if (planned) {
+      for (const [index, call] of planned.entries()) {
+        if (!(await send(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] })))) return;
+        for (const piece of splitInThree(call.function.arguments)) {
+          if (!(await send(chunk({ tool_calls: [{ index, function: { arguments: piece } }] })))) return;
+        }
+      }
+      await send(chunk({}, 'tool_calls'));
+    } else if (scenario === 'tool-call' && !lastIsTool(body)) {
       await send(chunk({ tool_calls: [{ index: 0, id: TOOL_CALL.id, type: 'function', function: { name: TOOL_CALL.function.name, arguments: '' } }] }));
       await send(chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }));
       await send(chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }));
@@ -269,7 +318,7 @@ export class MockUpstream extends EventEmitter {
       if (scenario === 'reasoning') {
         for (const piece of MOCK_REASONING.split(/(?= )/)) if (!(await send(chunk({ reasoning_content: piece })))) return;
       }
-      const pieces = scenario === 'tool-call' ? [TOOL_ANSWER] : MOCK_PIECES;
+      const pieces = scenario === 'tool-call' || answersToolResult(body) ? [TOOL_ANSWER] : scenario === 'echo' ? echoPieces(body) : MOCK_PIECES;
       for (const [index, piece] of pieces.entries()) {
         if (!(await send(chunk({ content: piece })))) return;
         if (scenario === 'midstream-error' && index === 1) {
@@ -334,11 +383,59 @@ function lastIsTool(body: Record<string, unknown>): boolean {
   return messages.at(-1)?.role === 'tool';
 }
 
+type MockToolCall = typeof TOOL_CALL;
+
+/** The tools the mock calls: those the last user message names, or two calls of the first for `parallel-tools`. */
+export function plannedToolCalls(body: Record<string, unknown>, scenario: string): MockToolCall[] | undefined {
+  const tools = Array.isArray(body.tools) ? (body.tools as { function?: { name?: string; parameters?: unknown } }[]) : [];
+  if (tools.length === 0 || lastIsTool(body) || scenario === 'tool-call') return undefined;
+  const said = lastUserWords(body);
+  const chosen = scenario === 'parallel-tools' ? [tools[0], tools[0]] : tools.filter((tool) => tool.function?.name && said.includes(tool.function.name));
+  if (chosen.length === 0) return undefined;
+  return chosen.map((tool, k) => ({
+    id: `call_mock_${k + 1}`,
+    type: 'function',
+    function: { name: tool.function!.name!, arguments: JSON.stringify(sampleArguments(tool.function!.parameters, k)) },
+  }));
+}
+
+const SAMPLE_CITIES = ['Paris', 'Rome', 'Oslo'];
+
+/** Arguments that fit a JSON schema's properties: strings are city names, so `get_weather` gets `{"city":"Paris"}`. */
+function sampleArguments(schema: unknown, k: number): Record<string, unknown> {
+  const properties = (schema as { properties?: Record<string, { type?: string }> } | undefined)?.properties ?? {};
+  const args: Record<string, unknown> = {};
+  for (const [name, property] of Object.entries(properties)) {
+    args[name] = property?.type === 'number' || property?.type === 'integer' ? k + 1 : property?.type === 'boolean' ? true : SAMPLE_CITIES[k % SAMPLE_CITIES.length];
+  }
+  return args;
+}
+
+/** The last user message's text, parts joined (the tools it names are the ones the mock calls). */
+function lastUserWords(body: Record<string, unknown>): string {
+  const user = (body.messages as { role?: string; content?: unknown }[]).findLast((message) => message.role === 'user');
+  if (typeof user?.content === 'string') return user.content;
+  return Array.isArray(user?.content) ? (user.content as { text?: unknown }[]).map((part) => (typeof part?.text === 'string' ? part.text : '')).join(' ') : '';
+}
+
+/** A request with tools whose last message is a tool result gets the final text answer. */
+function answersToolResult(body: Record<string, unknown>): boolean {
+  return Array.isArray(body.tools) && body.tools.length > 0 && lastIsTool(body);
+}
+
+/** Arguments streamed in three pieces, as servers split them at arbitrary points. */
+function splitInThree(text: string): string[] {
+  const a = Math.ceil(text.length / 3);
+  return [text.slice(0, a), text.slice(a, 2 * a), text.slice(2 * a)].filter(Boolean);
+}
+
 function chatCompletion(body: Record<string, unknown>, scenario: string): Record<string, unknown> {
-  const toolTurn = scenario === 'tool-call' && !lastIsTool(body);
+  const planned = plannedToolCalls(body, scenario);
+  const toolTurn = planned !== undefined || (scenario === 'tool-call' && !lastIsTool(body));
+  const answer = scenario === 'tool-call' || answersToolResult(body) ? TOOL_ANSWER : MOCK_TEXT;
   const message = toolTurn
-    ? { role: 'assistant', content: null, refusal: null, tool_calls: [TOOL_CALL] }
-    : { role: 'assistant', content: scenario === 'tool-call' ? TOOL_ANSWER : MOCK_TEXT, refusal: null, ...(scenario === 'reasoning' ? { reasoning_content: MOCK_REASONING } : {}) };
+    ? { role: 'assistant', content: null, refusal: null, tool_calls: planned ?? [TOOL_CALL] }
+    : { role: 'assistant', content: answer, refusal: null, ...(scenario === 'reasoning' ? { reasoning_content: MOCK_REASONING } : {}) };
   return {
     id: 'chatcmpl-mock',
     object: 'chat.completion',

@@ -156,12 +156,16 @@ describe('billing', () => {
     assertBalanced(books, assert);
   });
 
-  it('leaves a usage row for requests refused before the provider (401 without a key)', async () => {
-    const response = await fetch(`${gateway.baseURL}/chat/completions`, { method: 'POST', body: '{}' });
-    const row = await rowOf(response.headers.get('x-request-id')!);
-    assert.equal(row.status, 401);
-    assert.equal(row.key_id, null);
-    assert.equal(row.error_code, 'invalid_api_key');
+  it('leaves a usage row for a valid key refused before the provider (400), and none for a request without a key', async () => {
+    const { secret, record } = await gateway.createKey({ name: 'bad body' });
+    const refused = await fetch(`${gateway.baseURL}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: '{"model":' });
+    assert.equal(refused.status, 400);
+    const row = await rowOf(refused.headers.get('x-request-id')!);
+    assert.equal(row.key_id, record.id);
+    assert.equal(row.error_code, 'invalid_request');
+    const anonymous = await fetch(`${gateway.baseURL}/chat/completions`, { method: 'POST', body: '{}' });
+    assert.equal(anonymous.status, 401);
+    assert.equal(await rowOf(anonymous.headers.get('x-request-id')!), undefined);
   });
 
   it('releases the whole hold when the upstream fails', async () => {

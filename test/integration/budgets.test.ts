@@ -52,7 +52,7 @@ describe('budgets per period', function () {
       fetch(`${gateway.url}/admin${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } });
 
     before(async () => {
-      gateway = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { admin: { token: TOKEN }, rate_limit: { requests_per_window: 100_000 } }, now: () => clock });
+      gateway = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { admin: { token: TOKEN }, rate_limit: { requests_per_window: 100_000 } }, clock: () => clock });
     });
 
     after(async () => {

@@ -103,14 +103,37 @@ describe('key lifecycle', function () {
     });
   });
 
+  it('keeps tokens per minute in memory without Redis, under concurrency', async () => {
+    const gateway = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { rate_limit: { requests_per_window: 100_000 } } });
+    try {
+      const tpm = 200;
+      const { secret } = await gateway.createKey({ name: 'memory tpm', tpm });
+      await awayFromMinuteEnd();
+      // org/slow answers after 200 ms: the holds of calls in flight decide who is refused.
+      const body = JSON.stringify({ model: 'org/slow', messages: HI, max_tokens: 50 });
+      const responses = await Promise.all(
+        Array.from({ length: 8 }, () => fetch(`${gateway.baseURL}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body })),
+      );
+      const served = responses.filter((response) => response.status === 200).length;
+      assert.equal(served, Math.floor(tpm / (countChatPromptTokens({ messages: HI }) + 50)), 'as many as the holds fit, all at once');
+      assert.ok(responses.filter((response) => response.status === 429).every((response) => Number(response.headers.get('retry-after')) >= 1));
+      // Without max_tokens the hold is the gateway's default, and the upstream is told the same cap.
+      const roomy = await gateway.createKey({ name: 'roomy tpm', tpm: 100_000 });
+      await gateway.client(roomy.secret).chat.completions.create({ model: LLAMA, messages: HI });
+      assert.equal(hf.requests.at(-1)!.body!.max_tokens, gateway.config.metering.default_max_tokens);
+    } finally {
+      await gateway.close();
+    }
+  });
+
   describe('expiry and live updates on two instances sharing a database', () => {
     let gateways: TestGateway[] = [];
     let clock = Date.UTC(2027, 0, 31, 23, 59, 0);
 
     before(async () => {
-      const first = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, now: () => clock });
+      const first = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, clock: () => clock });
       const shared = { database: { connection: first.config.database.connection } };
-      gateways = [first, await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: shared, now: () => clock })];
+      gateways = [first, await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: shared, clock: () => clock })];
     });
 
     after(async () => {

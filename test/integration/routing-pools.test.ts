@@ -67,6 +67,33 @@ describe('routing pools', function () {
     });
   });
 
+  describe('stored responses', () => {
+    it('sends a call that continues a stored response to the target holding it, whatever the strategy', async () => {
+      deployments = await startDeployments('a', 'b');
+      const native = { supports: { responses: true } };
+      pool = await startPool(deployments, { entries: { a: native, b: native } });
+      const first = await pool.client.responses.create({ model: POOL_MODEL, input: 'Hi' });
+      assert.equal(first.id, 'resp_a_1');
+      let streamedId = '';
+      const stream = await pool.client.responses.create({ model: POOL_MODEL, input: 'Hi', stream: true });
+      for await (const event of stream) if (event.type === 'response.created') streamedId = event.response.id;
+      assert.equal(streamedId, 'resp_b_1');
+      const continued: string[] = [];
+      for (const previous of [first.id, streamedId, first.id, streamedId, first.id, first.id]) {
+        const next = await pool.client.responses.create({ model: POOL_MODEL, input: 'And then?', previous_response_id: previous });
+        continued.push(`${previous}>${next.output_text}`);
+      }
+      assert.deepEqual(continued, [
+        'resp_a_1>served by a',
+        'resp_b_1>served by b',
+        'resp_a_1>served by a',
+        'resp_b_1>served by b',
+        'resp_a_1>served by a',
+        'resp_a_1>served by a',
+      ]);
+    });
+  });
+
   describe('least-busy', () => {
     it('sends new requests away from a target holding slow streams, and shares again once it is free', async () => {
       deployments = await startDeployments('a', 'b');
@@ -97,7 +124,7 @@ describe('routing pools', function () {
     it('prefers the fast target, measures the slow one again now and then, and follows when they swap', async () => {
       deployments = await startDeployments('fast', 'slow');
       const [fast, slow] = deployments;
-      slow.delayMs = 40;
+      slow.delayMs = 80; // a wide margin, so a busy machine cannot make the fast one look slow
       pool = await startPool(deployments, { rule: { strategy: 'lowest-latency' }, fakeClock: false });
       const first: string[] = [];
       for (let i = 0; i < 30; i++) first.push(await pool.ask());
@@ -105,7 +132,7 @@ describe('routing pools', function () {
       assert.deepEqual(tally(first), { fast: 26, slow: 4 });
       assert.deepEqual([first[1], first[9], first[19], first[29]], ['slow', 'slow', 'slow', 'slow']);
 
-      fast.delayMs = 80;
+      fast.delayMs = 150;
       slow.delayMs = 0;
       const second: string[] = [];
       for (let i = 0; i < 30; i++) second.push(await pool.ask());

@@ -75,6 +75,20 @@ describe('routing state shared through Redis', function () {
     assert.equal(b.received, 5);
   });
 
+  it('sends a call continuing a stored response to the target holding it, from any instance', async () => {
+    deployments = await startDeployments('a', 'b');
+    const native = { supports: { responses: true } };
+    prefix = redisPrefix();
+    const config = { rate_limit: { store: 'redis', redis_url: REDIS_URL, prefix: prefix.prefix, requests_per_window: 100_000 } };
+    for (let i = 0; i < 2; i++) pools.push(await startPool(deployments, { config, entries: { a: native, b: native }, fakeClock: false }));
+    const [one, two] = pools;
+    const stored = await one.client.responses.create({ model: POOL_MODEL, input: 'Hi' });
+    assert.equal(stored.id, 'resp_a_1');
+    const answers: string[] = [];
+    for (let i = 0; i < 4; i++) answers.push((await two.client.responses.create({ model: POOL_MODEL, input: 'More', previous_response_id: stored.id })).output_text);
+    assert.deepEqual(answers, ['served by a', 'served by a', 'served by a', 'served by a']);
+  });
+
   it('keeps routing on per-instance state while Redis is cut, never failing a request, and logs it', async () => {
     deployments = await startDeployments('a', 'b');
     const [a] = deployments;

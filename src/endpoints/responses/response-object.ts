@@ -1,6 +1,7 @@
 /** Builders shared by the JSON and stream translations: ids, the `response` object's echo of the request, usage, status. */
 import { randomBytes } from 'node:crypto';
 import type { JsonObject } from '../../plugin-sdk.ts';
+import type { TokenUsage } from '../../metering/meter.ts';
 
 /** `resp_…`, `msg_…`, `fc_…`, `rs_…`: random like OpenAI's, so ids from different calls never collide. */
 export function newId(prefix: 'resp' | 'msg' | 'fc' | 'rs' | 'call'): string {
@@ -54,17 +55,20 @@ export function responseShell(request: JsonObject, id: string, createdAt: number
 interface ChatUsage {
   prompt_tokens?: unknown;
   completion_tokens?: unknown;
-  prompt_tokens_details?: { cached_tokens?: unknown } | null;
+  prompt_tokens_details?: { cached_tokens?: unknown; cache_write_tokens?: unknown } | null;
   completion_tokens_details?: { reasoning_tokens?: unknown } | null;
 }
 
 const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
 
-/** The Responses `usage` object for given token counts. */
-export function responseUsage(inputTokens: number, outputTokens: number, cachedTokens = 0, reasoningTokens = 0): JsonObject {
+/**
+ * The Responses `usage` object for given token counts. Cache writes (a Messages upstream reports them) appear as
+ * `input_tokens_details.cache_write_tokens` only when there are some.
+ */
+export function responseUsage(inputTokens: number, outputTokens: number, cachedTokens = 0, reasoningTokens = 0, cacheWriteTokens = 0): JsonObject {
   return {
     input_tokens: inputTokens,
-    input_tokens_details: { cached_tokens: cachedTokens },
+    input_tokens_details: cacheWriteTokens > 0 ? { cached_tokens: cachedTokens, cache_write_tokens: cacheWriteTokens } : { cached_tokens: cachedTokens },
     output_tokens: outputTokens,
     output_tokens_details: { reasoning_tokens: reasoningTokens },
     total_tokens: inputTokens + outputTokens,
@@ -75,7 +79,17 @@ export function responseUsage(inputTokens: number, outputTokens: number, cachedT
 export function fromChatUsage(usage: unknown): JsonObject | null {
   const u = usage as ChatUsage | null | undefined;
   if (!u || typeof u.prompt_tokens !== 'number' || typeof u.completion_tokens !== 'number') return null;
-  return responseUsage(u.prompt_tokens, u.completion_tokens, count(u.prompt_tokens_details?.cached_tokens), count(u.completion_tokens_details?.reasoning_tokens));
+  const details = u.prompt_tokens_details;
+  return responseUsage(u.prompt_tokens, u.completion_tokens, count(details?.cached_tokens), count(u.completion_tokens_details?.reasoning_tokens), count(details?.cache_write_tokens));
+}
+
+/** The prompt-cache tokens of a Responses `usage`, for the meter's cache rates. */
+export function responsesCacheTokens(usage: { input_tokens_details?: unknown }): Pick<TokenUsage, 'cacheReadTokens' | 'cacheWriteTokens'> {
+  const details = usage.input_tokens_details as { cached_tokens?: unknown; cache_write_tokens?: unknown } | null | undefined;
+  const out: Pick<TokenUsage, 'cacheReadTokens' | 'cacheWriteTokens'> = {};
+  if (count(details?.cached_tokens) > 0) out.cacheReadTokens = count(details?.cached_tokens);
+  if (count(details?.cache_write_tokens) > 0) out.cacheWriteTokens = count(details?.cache_write_tokens);
+  return out;
 }
 
 export interface Outcome {

@@ -9,7 +9,7 @@ import type { GatewayUsage, TokenUsage } from '../../metering/meter.ts';
 import { countTextTokens } from '../../metering/tokens.ts';
 import type { JsonObject, SseEvent } from '../../plugin-sdk.ts';
 import type { StreamMeter } from '../../proxy/operation.ts';
-import { generatedText, responseUsage } from './response-object.ts';
+import { generatedText, responsesCacheTokens, responseUsage } from './response-object.ts';
 
 const TERMINAL = new Set(['response.completed', 'response.incomplete']);
 const DELTAS = new Set([
@@ -63,9 +63,9 @@ export class ResponsesStreamMeter implements StreamMeter {
 
   usage(): TokenUsage {
     if (this.counted) return this.counted;
-    const reported = this.terminal?.response?.usage as { input_tokens?: unknown; output_tokens?: unknown } | null | undefined;
+    const reported = this.terminal?.response?.usage as { input_tokens?: unknown; output_tokens?: unknown; input_tokens_details?: unknown } | null | undefined;
     if (reported && typeof reported.input_tokens === 'number' && typeof reported.output_tokens === 'number') {
-      this.counted = { promptTokens: reported.input_tokens, completionTokens: reported.output_tokens, estimated: false };
+      this.counted = { promptTokens: reported.input_tokens, completionTokens: reported.output_tokens, estimated: false, ...responsesCacheTokens(reported) };
     } else {
       const text = this.terminal ? generatedText(this.terminal.response?.output) : this.streamed;
       this.counted = { promptTokens: this.promptTokens, completionTokens: countTextTokens(text), estimated: true };
