@@ -116,9 +116,30 @@ describe('dashboard in a browser', function () {
     keyId = (await page.locator('tr[data-key-id]').first().getAttribute('data-key-id')) ?? '';
   });
 
+  it('without clipboard access, Copy selects the new secret instead', async () => {
+    const plain = await browser.page();
+    watched.push(plain);
+    const { page } = plain;
+    await page.addInitScript('Object.defineProperty(navigator, "clipboard", { value: undefined })');
+    await signIn(page, d.gateway.url, ADMIN_TOKEN);
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.fill('input[name=name]', 'copied by hand');
+    await page.getByRole('dialog').getByRole('button', { name: 'Create key' }).click();
+    const shown = (await page.getByTestId('new-secret').textContent()) ?? '';
+    tokens.push(shown);
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByRole('button', { name: /^(Copied|Selected: press Ctrl\+C)$/ }).waitFor();
+    assert.equal(await page.evaluate('String(getSelection())'), shown);
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    await plain.context.close();
+  });
+
   it('shows a hostile key name as text: no element, no dialog', async () => {
     const { page } = operator;
-    assert.equal(await page.locator('.key-name').first().textContent(), XSS_NAME);
+    await page.reload();
+    await page.locator(`tr[data-key-id="${keyId}"] .key-name`).waitFor();
+    assert.equal(await page.locator(`tr[data-key-id="${keyId}"] .key-name`).textContent(), XSS_NAME);
     assert.equal(await page.locator('img').count(), 0);
     assert.deepEqual(operator.dialogs, []);
   });

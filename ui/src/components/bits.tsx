@@ -49,15 +49,31 @@ export function Modal(props: { title: string; onClose: () => void; children: Com
   );
 }
 
-export function CopyButton(props: { text: string; label?: string }) {
-  const [done, setDone] = useState(false);
-  const copy = async () => {
-    await navigator.clipboard.writeText(props.text);
-    setDone(true);
-  };
+/**
+ * Copies through the Clipboard API, which browsers offer only on https and localhost; on a plain-http address it
+ * selects the text of `target` and copies that, or leaves it selected and says to press Ctrl+C.
+ */
+async function copyText(text: string, target: HTMLElement | null): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    if (!target) return false;
+    const range = document.createRange();
+    range.selectNodeContents(target);
+    const selection = window.getSelection();
+    selection?.removeAllRanges();
+    selection?.addRange(range);
+    return document.execCommand('copy');
+  }
+}
+
+export function CopyButton(props: { text: string; target: () => HTMLElement | null }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'select'>('idle');
+  const copy = async () => setState((await copyText(props.text, props.target())) ? 'copied' : 'select');
   return (
     <button type="button" onClick={copy}>
-      {done ? 'Copied' : (props.label ?? 'Copy')}
+      {state === 'copied' ? 'Copied' : state === 'select' ? 'Selected: press Ctrl+C' : 'Copy'}
     </button>
   );
 }

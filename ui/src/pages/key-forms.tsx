@@ -1,5 +1,5 @@
 /** The forms of the Keys page: create (then the secret, once), top up, edit limits, revoke. */
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { api, type Session } from '../api.ts';
 import { CopyButton, ErrorLine, Modal } from '../components/bits.tsx';
 import { usd } from '../format.ts';
@@ -73,6 +73,7 @@ function LimitFields(props: { fields: Fields; set: (fields: Fields) => void }) {
 export function CreateKey(props: { session: Session; onDone: () => void; onClose: () => void }) {
   const [fields, set] = useState<Fields>({ budget_period: 'month' });
   const [created, setCreated] = useState<(Key & { key: string }) | undefined>();
+  const secretRef = useRef<HTMLElement>(null);
   const [error, setError] = useState<unknown>();
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -91,8 +92,10 @@ export function CreateKey(props: { session: Session; onDone: () => void; onClose
           Copy the key for <strong>{created.name}</strong> now. It is shown only this once: the gateway keeps only its hash.
         </p>
         <div class="secret">
-          <code data-testid="new-secret">{created.key}</code>
-          <CopyButton text={created.key} />
+          <code data-testid="new-secret" ref={secretRef}>
+            {created.key}
+          </code>
+          <CopyButton text={created.key} target={() => secretRef.current} />
         </div>
         <div class="actions">
           <button class="primary" type="button" onClick={props.onClose}>
