@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type { APIError } from 'openai';
 import { csvCell } from '../../src/db/usage-page.ts';
+import { buildUi } from '../../ui/build.mjs';
 import type { UsageRow } from '../../src/metering/usage-writer.ts';
 import { microToUsd } from '../../src/metering/pricing.ts';
 import { ADMIN_TOKEN, startDashboardGateway, type DashboardGateway } from '../helpers/dashboard.ts';
@@ -57,6 +58,10 @@ describe('dashboard data endpoints', () => {
 
   after(async () => {
     await d?.close();
+  });
+
+  it('builds the bundle once: a second build of unchanged sources does nothing', async () => {
+    assert.equal(await buildUi(), 'fresh');
   });
 
   it('serves /ui with a CSP that forbids inline scripts and styles, and hashed assets cached for a year', async () => {
