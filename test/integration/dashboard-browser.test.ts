@@ -71,7 +71,8 @@ describe('dashboard in a browser', function () {
   it('says so when the token is wrong, and stays signed out', async () => {
     const refused = await browser.page();
     const { page } = refused;
-    await page.goto(`${d.gateway.url}/ui`);
+    const response = await page.goto(`${d.gateway.url}/ui`);
+    assert.match((await response?.allHeaders())?.['content-security-policy'] ?? '', /script-src 'self';/);
     await shot(page, 'sign-in');
     await page.fill('input[name=token]', 'not-the-admin-token');
     await page.click('button[type=submit]');
@@ -95,6 +96,7 @@ describe('dashboard in a browser', function () {
     await shot(page, 'overview-empty');
     await page.getByRole('link', { name: 'Create a key' }).click();
     await page.getByRole('dialog', { name: 'Create a key' }).waitFor();
+    await shot(page, 'key-create');
     await page.fill('input[name=name]', XSS_NAME);
     await page.fill('input[name=credits_usd]', '1');
     await page.fill('input[name=rpm]', '100');
