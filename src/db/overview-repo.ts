@@ -4,6 +4,7 @@
  * bounded sample of the newest rows, so no query here reads more than SAMPLE_ROWS usage rows.
  */
 import { microToUsd } from '../metering/pricing.ts';
+import { breakdown, type Breakdown } from './overview-breakdown.ts';
 import { HOUR_MS } from './usage-hourly.ts';
 import type { Queryable } from './sql.ts';
 
@@ -39,6 +40,8 @@ export interface Overview {
   /** How many of the newest rows the medians were read from. */
   sample_rows: number;
   spend_per_day: { days: string[]; series: { model: string; cost_usd: number[] }[] };
+  /** Keys and models over the same UTC days as spend per day. */
+  breakdown: Breakdown;
   requests_per_hour: { hours: string[]; series: { status: string; requests: number[] }[] };
 }
 
@@ -173,10 +176,11 @@ export async function overview(db: Queryable, range: OverviewRange, now = Date.n
   const firstDay = Math.floor(now / DAY_MS) * DAY_MS - (dayCount - 1) * DAY_MS;
   const since = range === '24h' ? firstHour * HOUR_MS : firstDay;
   const days = daysFrom(firstDay, now);
-  const [hourly, sample, spend] = await Promise.all([
+  const [hourly, sample, spend, byGroup] = await Promise.all([
     db('usage_hourly').select('hour', 'status_class', 'requests', 'prompt_tokens', 'completion_tokens', 'cost_micro').where('hour', '>=', firstHour) as Promise<HourRow[]>,
     medians(db, since),
     spendPerDay(db, days),
+    breakdown(db, days[0]),
   ]);
   return {
     range,
@@ -186,6 +190,7 @@ export async function overview(db: Queryable, range: OverviewRange, now = Date.n
     p50_ttft_ms: sample.ttft,
     sample_rows: sample.rows,
     spend_per_day: spend,
+    breakdown: byGroup,
     requests_per_hour: requestsPerHour(hourly, firstHour, lastHour),
   };
 }

@@ -122,6 +122,22 @@ describe('dashboard data endpoints', () => {
     const perHour = overview.requests_per_hour as { hours: string[]; series: { status: string; requests: number[] }[] };
     assert.equal(perHour.hours.length, 24);
     assert.deepEqual(Object.fromEntries(perHour.series.map((entry) => [entry.status, entry.requests.at(-1)])), { '2xx': 4, '4xx': 0, '5xx': 1 });
+    const breakdown = overview.breakdown as { by_key: Record<string, unknown>[]; by_model: Record<string, unknown>[] };
+    assert.deepEqual(
+      breakdown.by_key.map((entry) => [entry.name, entry.requests, entry.errors, entry.cost_usd]),
+      [['alpha', 5, 1, microToUsd(costMicro)]],
+    );
+    assert.equal(breakdown.by_key[0].avg_latency_ms, Math.round(rows.reduce((sum, row) => sum + row.latency_ms, 0) / 5));
+    const streamed = rows.find((row) => row.ttft_ms !== null)!;
+    assert.deepEqual(breakdown.by_model.find((entry) => entry.model === 'gpt-4o-mini'), {
+      model: 'gpt-4o-mini',
+      requests: 1,
+      errors: 0,
+      cost_usd: microToUsd(Number(streamed.cost_micro)),
+      avg_latency_ms: streamed.latency_ms,
+      avg_ttft_ms: streamed.ttft_ms,
+    });
+    assert.deepEqual(breakdown.by_model.map((entry) => entry.model), [LLAMA, 'gpt-4o-mini', 'org/loading'], 'by spend, then requests');
     // Longer ranges read whole days of aggregates: the same sums today.
     const week = (await (await admin('/admin/overview?range=7d')).json()) as Record<string, any>;
     assert.deepEqual(week.totals, overview.totals);

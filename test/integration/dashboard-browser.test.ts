@@ -165,8 +165,20 @@ describe('dashboard in a browser', function () {
     const costMicro = rows.reduce((sum, row) => sum + Number(row.cost_micro), 0);
     assert.equal(await stat(page, 'stat-spend'), dollars(costMicro / 1e6));
     assert.equal(await page.locator('.uplot').count(), 2);
+    const byKey = page.getByTestId('keys-by-spend').locator('tbody tr');
+    assert.equal(await byKey.count(), 1);
+    assert.deepEqual((await byKey.locator('td').allTextContents()).slice(0, 3), [XSS_NAME, '4', '25.0%']);
+    const llama = rows.filter((row) => row.model === LLAMA);
+    const llamaRow = page.getByTestId('models').locator('tr', { hasText: LLAMA });
+    assert.equal(await llamaRow.locator('td').nth(1).textContent(), String(llama.length));
+    assert.equal(await llamaRow.locator('td').last().textContent(), dollars(llama.reduce((sum, row) => sum + Number(row.cost_micro), 0) / 1e6));
+    // A model in the table links to its usage.
+    await llamaRow.getByRole('link', { name: LLAMA }).click();
+    await rowCount(page, 2);
+    assert.equal(await page.inputValue('select[name=model]'), LLAMA);
 
     await page.getByRole('link', { name: 'Usage' }).click();
+    await rowCount(page, 4);
     await page.locator('tr[data-request-id]').first().waitFor();
     assert.equal(await page.locator('tr[data-request-id]').count(), 4);
     assert.equal(await page.locator('tr[data-request-id]').first().getAttribute('data-request-id'), rows.at(-1).request_id, 'newest first');

@@ -15,10 +15,10 @@ const OPERATOR_PAGES = [
   ['providers', 'Providers'],
 ] as const;
 
-/** `#/keys?create=1` → { page: 'keys', create: true }. */
-function route(): { page: string; create: boolean } {
+/** `#/keys?create=1` → { page: 'keys', params: create=1 }; never a token, only a page and its filters. */
+function route(): { page: string; params: URLSearchParams } {
   const [page = '', search = ''] = location.hash.replace(/^#\/?/, '').split('?');
-  return { page, create: new URLSearchParams(search).get('create') === '1' };
+  return { page, params: new URLSearchParams(search) };
 }
 
 function useRoute() {
@@ -31,14 +31,15 @@ function useRoute() {
   return current;
 }
 
-function Page(props: { session: Session; page: string; create: boolean }) {
+function Page(props: { session: Session; page: string; params: URLSearchParams }) {
   const { session } = props;
   if (session.role === 'owner') return <Owner session={session} />;
   switch (props.page) {
     case 'keys':
-      return <Keys session={session} createOnOpen={props.create} />;
+      return <Keys session={session} createOnOpen={props.params.get('create') === '1'} />;
     case 'usage':
-      return <Usage session={session} />;
+      // Keyed by its filters: a link to other filters starts the page afresh.
+      return <Usage key={props.params.toString()} session={session} initial={props.params} />;
     case 'providers':
       return <Providers session={session} />;
     default:
@@ -49,7 +50,7 @@ function Page(props: { session: Session; page: string; create: boolean }) {
 export function App() {
   const [session, setSession] = useState<Session | null>(loadSession());
   const [notice, setNotice] = useState<string | undefined>();
-  const { page, create } = useRoute();
+  const { page, params } = useRoute();
   const signOut = (message?: string) => {
     clearSession();
     setSession(null);
@@ -89,7 +90,7 @@ export function App() {
         </button>
       </nav>
       <main class="content">
-        <Page session={session} page={active} create={create} />
+        <Page session={session} page={active} params={params} />
       </main>
     </div>
   );

@@ -34,6 +34,20 @@ export interface SpendPerDay {
   series: { model: string; cost_usd: number[] }[];
 }
 
+export interface BreakdownRow {
+  requests: number;
+  errors: number;
+  cost_usd: number;
+  avg_latency_ms: number | null;
+  avg_ttft_ms: number | null;
+}
+
+export interface Breakdown {
+  since_day: string;
+  by_key: (BreakdownRow & { key_id: string | null; name: string | null })[];
+  by_model: (BreakdownRow & { model: string | null })[];
+}
+
 export interface Overview {
   range: '24h' | '7d' | '30d';
   since: string;
@@ -42,6 +56,7 @@ export interface Overview {
   p50_ttft_ms: number | null;
   sample_rows: number;
   spend_per_day: SpendPerDay;
+  breakdown: Breakdown;
   requests_per_hour: { hours: string[]; series: { status: string; requests: number[] }[] };
 }
 

@@ -1,6 +1,7 @@
 /** Operator overview: totals, error rate and medians over 24 h / 7 d / 30 d, spend per day by model, requests per hour. */
 import { useState } from 'preact/hooks';
 import { api, type Session } from '../api.ts';
+import { Breakdown } from '../components/breakdown.tsx';
 import { Chart } from '../components/chart.tsx';
 import { curlLine, Empty, ErrorLine, REFRESH_MS, Stat, useData } from '../components/bits.tsx';
 import { count, ms, percent, usd } from '../format.ts';
@@ -95,6 +96,7 @@ export function Overview(props: { session: Session }) {
       )}
       {totals && totals.requests === 0 && keys.data && <FirstSteps keys={keys.data.data} />}
       {data && totals && totals.requests > 0 && <Charts data={data} />}
+      {data && totals && totals.requests > 0 && <Breakdown data={data.breakdown} />}
       {!data && overview.loading && <p class="muted">Loading…</p>}
     </section>
   );

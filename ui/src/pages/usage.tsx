@@ -39,11 +39,14 @@ async function exportCsv(session: Session, filters: Filters): Promise<void> {
 }
 
 function Select(props: { name: keyof Filters; label: string; filters: Filters; set: (filters: Filters) => void; options: (readonly [string, string])[] }) {
+  // A filter set by a link may arrive before the choices load: its option must exist for the select to show it.
+  const current = props.filters[props.name];
+  const options = current && !props.options.some(([value]) => value === current) ? [...props.options, [current, current] as const] : props.options;
   return (
     <label>
       {props.label}
       <select name={props.name} value={props.filters[props.name]} onChange={(event) => props.set({ ...props.filters, [props.name]: event.currentTarget.value })}>
-        {props.options.map(([value, label]) => (
+        {options.map(([value, label]) => (
           <option key={value} value={value}>
             {label}
           </option>
@@ -76,8 +79,15 @@ function FilterBar(props: { filters: Filters; set: (filters: Filters) => void; k
   );
 }
 
-export function Usage(props: { session: Session }) {
-  const [filters, setFiltersState] = useState<Filters>(NONE);
+/** Filters named in the page's link (`#/usage?model=…`), e.g. from the overview's tables. */
+function initialFilters(params?: URLSearchParams): Filters {
+  const filters = { ...NONE };
+  for (const name of Object.keys(NONE) as (keyof Filters)[]) filters[name] = params?.get(name) ?? '';
+  return filters;
+}
+
+export function Usage(props: { session: Session; initial?: URLSearchParams }) {
+  const [filters, setFiltersState] = useState<Filters>(() => initialFilters(props.initial));
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [exportError, setExportError] = useState<unknown>();
   const setFilters = (next: Filters) => {
