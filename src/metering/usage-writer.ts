@@ -1,8 +1,7 @@
 /**
  * Group commit of usage rows and settlements, off the request path. One transaction per batch writes the rows,
- * adds them to the daily and hourly aggregates, refunds the holds and books the charges, so books, rows and aggregates can
- * never disagree. A failed batch stays queued and
- * is retried; `drain()` writes everything on shutdown.
+ * adds them to the daily and hourly aggregates, refunds the holds and books the charges, so books, rows and
+ * aggregates can never disagree. A failed batch stays queued and is retried; `drain()` writes everything on shutdown.
  */
 import type { Db } from '../db/knex.ts';
 import { bulkInsert, type BulkTable } from '../db/bulk-insert.ts';
