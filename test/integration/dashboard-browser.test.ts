@@ -282,6 +282,15 @@ describe('dashboard in a browser', function () {
     assert.equal(await stat(owner.page, 'owner-trial'), usage.trial_tokens_remaining.toLocaleString('en-US'));
     assert.equal(await owner.page.locator('.uplot').count(), 1);
     assert.equal(await owner.page.getByRole('link', { name: 'Keys' }).count(), 0, 'an owner sees no operator pages');
+
+    // Revoked while signed in: the next call is refused, and the tab signs out saying why.
+    await fetch(`${d.gateway.url}/admin/keys/${owned.record.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    await owner.page.reload();
+    await owner.page.getByRole('alert').getByText('Signed out: This gateway key has been revoked.').waitFor();
+    assert.equal(await owner.page.evaluate('sessionStorage.length'), 0);
+    // The browser logs the refused calls; nothing else may have gone wrong on this page.
+    assert.ok(owner.errors.length > 0 && owner.errors.every((error) => error.includes('status of 401')), owner.errors.join('\n'));
+    owner.errors.length = 0;
   });
 
   it('sign out forgets the token: the sign-in form comes back, also after a reload', async () => {
