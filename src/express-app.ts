@@ -31,8 +31,11 @@ import { proxyHandler, type ProxyDeps } from './proxy/handler.ts';
 import type { Operation } from './proxy/operation.ts';
 import type { SendCommand } from './redis.ts';
 import { adminRouter } from './routes/admin.ts';
+import { dashboardAdminRouter } from './routes/dashboard-admin.ts';
+import { dashboardOwnerRouter } from './routes/dashboard-owner.ts';
 import { healthRouter } from './routes/health.ts';
 import { modelsRouter, type ModelCatalog } from './routes/models.ts';
+import { uiRouter } from './routes/ui.ts';
 import { usageHandler } from './routes/usage.ts';
 
 export interface AppDeps {
@@ -116,7 +119,12 @@ export function createApp(deps: AppDeps): Express {
     const admin = adminRouter({ db: deps.db, token: config.admin.token, keyCache: deps.keyCache, jsonBody: body, providerViews: deps.providerViews, now: deps.now });
     app.use('/admin', security, routeLabel('admin'), admin);
     routes.set('/admin/keys', ['GET', 'POST']).set('/admin/usage', ['GET']).set('/admin/providers', ['GET']);
+    app.use('/admin', security, routeLabel('admin'), dashboardAdminRouter({ db: deps.db, token: config.admin.token, registry: deps.registry, logger }));
+    for (const path of ['/admin/overview', '/admin/usage/rows', '/admin/usage/export', '/admin/usage/facets']) routes.set(path, ['GET']);
   }
+  // The dashboard is served whether or not the admin API is on: key owners sign in with their own key.
+  app.use('/ui', routeLabel('ui'), uiRouter());
+  routes.set('/ui', ['GET']);
 
   const auth = authenticate(deps.keyCache, deps.now);
   const limit = rateLimiter({ config: config.rate_limit, logger, metrics, sendCommand: deps.redis?.sendCommand });
@@ -152,7 +160,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1/models', routeLabel('models'), auth);
   app.use(modelsRouter(deps.catalog));
   app.get('/v1/usage', routeLabel('usage'), auth, usageHandler(deps.db, deps.now));
-  routes.set('/v1/models', ['GET']).set('/v1/usage', ['GET']);
+  app.use('/v1/usage', routeLabel('usage'), auth, dashboardOwnerRouter(deps.db));
+  routes.set('/v1/models', ['GET']).set('/v1/usage', ['GET']).set('/v1/usage/daily', ['GET']).set('/v1/usage/requests', ['GET']);
 
   app.use(notFound(routes));
   // A refused body is read and thrown away up to twice the limit (at least 1 MiB), then the connection is cut.
