@@ -44,6 +44,25 @@ export const KEY_MEANINGS: Readonly<Record<string, string>> = {
   plugins_dir: 'Folder of provider plugins: `plugins_dir/<plugin>/index.ts` (or `.js`). See plugins.md.',
   fallbacks:
     'Model glob → provider entries to try, in order, when the serving entry fails after its retries: `"meta-llama/*": [local-vllm]` or `[{ provider: local-vllm, model: local/llama-3.1-8b }]` to ask for another model name.',
+  'routing.':
+    'Pools: requests for the models a rule matches are spread over its targets, and a target that fails, is throttled or rejects its key is cooled (no traffic for a while). Rules are tried in order, the first match applies; a body `provider` field bypasses them. See routing.md.',
+  routing: 'The rules, in order. Without any, the first provider entry whose `models` match serves, then `fallbacks`.',
+  'routing[].models': 'Model globs the rule applies to, as in `models` (`*` crosses `/`, a `:suffix` is ignored).',
+  'routing[].targets':
+    'Provider entries of the pool, each at most once: `- hf-a` (weight 1) or `{ provider: hf-a, weight: 2, model: … }`. A target tried once and failed hands the request to the next healthy one.',
+  'routing[].targets[].provider': "A provider entry's name; its own `models` globs need not match the rule.",
+  'routing[].targets[].weight': "The target's share of traffic relative to the others in the rule.",
+  'routing[].targets[].model': 'The name this target knows the model by; unset: the requested name is sent.',
+  'routing[].strategy':
+    '`weighted`: smooth weighted round-robin over the healthy targets; `least-busy`: fewest calls in flight; `lowest-latency`: lowest recent time to first byte, one pick in ten exploring.',
+  'routing[].sticky':
+    "Keep one key's conversation (its `prompt_cache_key`, `user` or opening messages) on one healthy target, so the deployment's prompt cache keeps serving it.",
+  'cooldown.': 'When a target of a `routing` pool gets no traffic for a while. A 429 cools a target for its `Retry-After` (`duration_ms` when it gives none).',
+  'cooldown.failures': 'Consecutive retryable failures (5xx, timeouts, connection errors, a cut answer) that cool a target.',
+  'cooldown.duration_ms': 'How long such a target, or a throttled one without `Retry-After`, is cooled.',
+  'cooldown.auth_duration_ms': 'An upstream 401/403 (the provider rejected its key) or a missing key cools the target at once, this long, logged as an error.',
+  'fallbacks.<name>[].provider': 'The provider entry to try.',
+  'fallbacks.<name>[].model': 'The model name to ask that entry for; unset: the requested name.',
   'metering.': 'How calls are reserved, charged and written.',
   'metering.default_max_tokens': 'What a request without `max_tokens` may reserve; a metered call without a bound is also sent upstream with this bound.',
   'metering.reservation_ttl_ms': "A lease (money an instance holds for its calls) expires after this unless renewed by the instance's heartbeat.",
@@ -61,6 +80,9 @@ export const KEY_MEANINGS: Readonly<Record<string, string>> = {
     'USD per million tokens by model glob, first match wins, `default` last: `"meta-llama/*": { input: 0.2, output: 0.2 }`. `*` matches any run of characters, `/` included; a `:suffix` on the model id is ignored.',
   'pricing.<name>.input': 'USD per million prompt tokens (up to six decimals).',
   'pricing.<name>.output': 'USD per million completion tokens.',
+  'pricing.<name>.cache_read':
+    'USD per million prompt tokens read from the prompt cache (Anthropic `cache_read_input_tokens`, OpenAI `cached_tokens`). Default: `input`.',
+  'pricing.<name>.cache_write': 'USD per million prompt tokens written to the prompt cache (Anthropic `cache_creation_input_tokens`). Default: `input`.',
   'providers.':
     "Named provider entries, each served by a plugin. A request's model goes to the first entry whose `models` globs match (order matters), unless the body names an entry with `provider`. Several entries may use the same plugin. The keys below are read by the core; the rest of an entry is the plugin's own, validated by its schema.",
   'providers.<name>.plugin': 'The plugin folder under `plugins_dir`, e.g. `huggingface`, `openai`, `openai-compatible`.',
@@ -77,6 +99,8 @@ export const KEY_MEANINGS: Readonly<Record<string, string>> = {
   'providers.<name>.pricing': "This entry's own prices, same shape as `pricing`; models it does not price fall back to the global `pricing`.",
   'providers.<name>.pricing.<name>.input': 'USD per million prompt tokens.',
   'providers.<name>.pricing.<name>.output': 'USD per million completion tokens.',
+  'providers.<name>.pricing.<name>.cache_read': 'USD per million prompt tokens read from the prompt cache. Default: `input`.',
+  'providers.<name>.pricing.<name>.cache_write': 'USD per million prompt tokens written to the prompt cache. Default: `input`.',
   'plugin:huggingface':
     'Hugging Face Inference Providers through the router: chat (Responses translated to chat), the model list, embeddings through the `hf-inference` feature-extraction pipeline.',
   'huggingface.base_url': 'The router, e.g. `${HF_BASE_URL:-https://router.huggingface.co/v1}`.',
@@ -95,8 +119,16 @@ export const KEY_MEANINGS: Readonly<Record<string, string>> = {
   'openai-compatible.headers': 'Extra headers sent upstream.',
   'openai-compatible.supports': 'What the server has besides chat completions.',
   'openai-compatible.supports.responses': 'A native `/v1/responses`; otherwise the gateway translates Responses to chat completions.',
+  'openai-compatible.supports.completions':
+    'A native legacy `/v1/completions` (vLLM, llama.cpp, TGI); otherwise the gateway translates completions to chat completions.',
   'openai-compatible.supports.embeddings': 'A `/v1/embeddings` endpoint.',
   'openai-compatible.supports.stream_usage':
     'Streams end with a usage chunk when asked; `false`: no `stream_options` is sent and the gateway counts tokens itself (`estimated: true`).',
   'openai-compatible.max_tokens_field': 'The name under which the output bound of metered calls is sent (`max_completion_tokens` for servers that want it).',
+  'plugin:anthropic':
+    'Anthropic: the Messages API natively (`/v1/messages`, its streams, `count_tokens`) and the model list; chat completions and Responses reach Claude translated to Messages. See anthropic-provider.md.',
+  'anthropic.base_url': 'The API root without `/v1` (the plugin adds it), e.g. `${ANTHROPIC_BASE_URL:-https://api.anthropic.com}`.',
+  'anthropic.api_key': 'An Anthropic key, sent as `x-api-key`, e.g. `${ANTHROPIC_API_KEY:-}`. Empty: calls answer 503 `provider_not_configured`.',
+  'anthropic.anthropic_version': 'Sent as `anthropic-version` unless the client sends its own.',
+  'anthropic.headers': 'Extra headers sent upstream.',
 };

@@ -13,7 +13,7 @@ import { KEY_MEANINGS } from './config-meanings.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const REFERENCE_FILE = path.join(ROOT, 'docs', 'configuration.md');
-const SHIPPED_PLUGINS = ['huggingface', 'openai', 'openai-compatible'];
+const SHIPPED_PLUGINS = ['huggingface', 'openai', 'openai-compatible', 'anthropic'];
 
 interface Row {
   key: string;
@@ -100,7 +100,17 @@ function recordValue(schema: unknown): unknown {
   return def.type === 'record' ? def.valueType : undefined;
 }
 
-/** One row per key, depth first; a map of named entries shows its value's keys under `<name>`. */
+/** The object a list's elements may be (`routing`, a rule's `targets`), looking through defaults and a union that also takes a bare name. */
+function elementObject(schema: unknown): unknown {
+  let def = defOf(schema);
+  while (def.innerType) def = defOf(def.innerType);
+  if (def.type !== 'array') return undefined;
+  const element = defOf(def.element);
+  const options = element.type === 'union' ? (element.options as unknown[]) : [def.element];
+  return options.find((option) => objectShape(option) !== undefined);
+}
+
+/** One row per key, depth first; a map of named entries shows its value's keys under `<name>`, a list of mappings under `[]`. */
 function rowsOf(schema: unknown, prefix: string, meanings: Readonly<Record<string, string>>, skip: ReadonlySet<string> = new Set()): Row[] {
   const shape = schema === undefined ? undefined : objectShape(schema);
   if (!shape) return [];
@@ -112,6 +122,8 @@ function rowsOf(schema: unknown, prefix: string, meanings: Readonly<Record<strin
     rows.push(...rowsOf(child, key, meanings, skip));
     const entries = recordValue(child);
     if (entries) rows.push(...rowsOf(entries, `${key}.<name>`, meanings, skip));
+    const element = elementObject(child);
+    if (element) rows.push(...rowsOf(element, `${key}[]`, meanings, skip));
   }
   return rows;
 }
@@ -164,7 +176,12 @@ export async function renderConfigReference(): Promise<string> {
     const single: Row = { key: section, type: typeOf(shape[section]), default: defaultOf(shape[section]), meaning: KEY_MEANINGS[section] ?? '' };
     const rows = objectShape(shape[section])
       ? rowsOf(shape[section], section, KEY_MEANINGS)
-      : [single, ...(recordValue(shape[section]) ? rowsOf(recordValue(shape[section]), `${section}.<name>`, KEY_MEANINGS) : [])];
+      : [
+          single,
+          ...(recordValue(shape[section]) ? rowsOf(recordValue(shape[section]), `${section}.<name>`, KEY_MEANINGS) : []),
+          ...rowsOf(elementObject(shape[section]), `${section}[]`, KEY_MEANINGS),
+          ...(recordValue(shape[section]) ? rowsOf(elementObject(recordValue(shape[section])), `${section}.<name>[]`, KEY_MEANINGS) : []),
+        ];
     parts.push(`## \`${section}\``, '', KEY_MEANINGS[`${section}.`] ?? '', '', table(rows), '');
   }
   parts.push(

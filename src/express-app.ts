@@ -21,8 +21,8 @@ import { accessLog } from './middleware/access-log.ts';
 import { authenticate, authenticateThenOpen } from './middleware/authenticate.ts';
 import { errorHandler, errorShape, notFound } from './middleware/error-handler.ts';
 import { jsonBody, parseSize } from './middleware/json-body.ts';
-import { rateLimiter, type SendCommand } from './middleware/rate-limit.ts';
 import { modelDispatch } from './middleware/model-dispatch.ts';
+import { rateLimiter } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { routeLabel, startCall, type CallSink } from './middleware/start-call.ts';
 import type { ProviderRegistry } from './plugins/registry.ts';
@@ -30,9 +30,13 @@ import type { ProviderView } from './routing/provider-view.ts';
 import type { Router } from './routing/router.ts';
 import { proxyHandler, type ProxyDeps } from './proxy/handler.ts';
 import type { Operation } from './proxy/operation.ts';
+import type { SendCommand } from './redis.ts';
 import { adminRouter } from './routes/admin.ts';
+import { dashboardAdminRouter } from './routes/dashboard-admin.ts';
+import { dashboardOwnerRouter } from './routes/dashboard-owner.ts';
 import { healthRouter } from './routes/health.ts';
 import { modelsRouter, type ModelCatalog } from './routes/models.ts';
+import { uiRouter } from './routes/ui.ts';
 import { usageHandler } from './routes/usage.ts';
 
 export interface AppDeps {
@@ -94,7 +98,7 @@ function frontMiddleware(deps: AppDeps): FrontMiddleware {
     messages: [errorShape(messagesErrorBody), anthropicRequestId()],
     checks: [
       function requireHost(req, _res, next) {
-        // HTTP/1.1 requires Host (RFC 9112 §3.2); Node would refuse it with a bare 400, this one is JSON.
+        // HTTP/1.1 requires a Host header (RFC 9112); Node would refuse it with a bare 400, this one is JSON.
         if (req.httpVersion === '1.1' && req.headers.host === undefined) return next(new InvalidRequestError('Missing Host header.'));
         next();
       },
@@ -145,7 +149,12 @@ export function createApp(deps: AppDeps): Express {
     const admin = adminRouter({ db: deps.db, token: config.admin.token, keyCache: deps.keyCache, jsonBody: body, providerViews: deps.providerViews, now: deps.now });
     app.use('/admin', security, routeLabel('admin'), admin);
     routes.set('/admin/keys', ['GET', 'POST']).set('/admin/usage', ['GET']).set('/admin/providers', ['GET']);
+    app.use('/admin', security, routeLabel('admin'), dashboardAdminRouter({ db: deps.db, token: config.admin.token, registry: deps.registry, logger }));
+    for (const path of ['/admin/overview', '/admin/usage/rows', '/admin/usage/export', '/admin/usage/facets']) routes.set(path, ['GET']);
   }
+  // The dashboard is served whether or not the admin API is on: key owners sign in with their own key.
+  app.use('/ui', routeLabel('ui'), uiRouter());
+  routes.set('/ui', ['GET']);
 
   const auth = authenticate(deps.keyCache, deps.now);
   const limit = rateLimiter({ config: config.rate_limit, logger, metrics, sendCommand: deps.redis?.sendCommand });
@@ -183,7 +192,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1/models', routeLabel('models'), auth);
   app.use(modelsRouter(deps.catalog));
   app.get('/v1/usage', routeLabel('usage'), auth, usageHandler(deps.db, deps.now));
-  routes.set('/v1/models', ['GET']).set('/v1/usage', ['GET']);
+  app.use('/v1/usage', routeLabel('usage'), auth, dashboardOwnerRouter(deps.db));
+  routes.set('/v1/models', ['GET']).set('/v1/usage', ['GET']).set('/v1/usage/daily', ['GET']).set('/v1/usage/requests', ['GET']);
 
   app.use(notFound(routes));
   // A refused body is read and thrown away up to twice the limit (at least 1 MiB), then the connection is cut.

@@ -3,8 +3,11 @@ import type { RedisReply } from 'rate-limit-redis';
 import type { Logger } from './logging.ts';
 import { LogThrottle } from './util/log-throttle.ts';
 
+/** One Redis command as raw strings: the shape rate-limit-redis, the token windows and the routing health share. */
+export type SendCommand = (...args: string[]) => Promise<RedisReply>;
+
 export interface RedisHandle {
-  sendCommand: (...args: string[]) => Promise<RedisReply>;
+  sendCommand: SendCommand;
   ping: () => Promise<unknown>;
   close(): Promise<void>;
 }

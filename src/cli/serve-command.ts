@@ -25,6 +25,12 @@ export async function serve(config: Config, port?: number): Promise<number> {
     return 1;
   }
   console.error(`switchyard listening on ${listeningUrls(running.server.address() as AddressInfo).join(' ')}`);
+  const ui = `${listeningUrls(running.server.address() as AddressInfo)[0]}/ui`;
+  console.error(
+    config.admin.token
+      ? `dashboard: ${ui} (sign in with ADMIN_TOKEN, or a key owner with their sk-sy-… key)`
+      : `dashboard: ${ui} (ADMIN_TOKEN is not set, so the admin API and operator sign-in are off: put ADMIN_TOKEN=<a long random string> in .env and restart)`,
+  );
   return untilStopped(running, logger);
 }
 

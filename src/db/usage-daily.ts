@@ -2,7 +2,7 @@
  * Daily aggregates (`usage_daily`): one row per UTC day, key, model and provider, kept by the usage writer in the
  * same transaction as the usage rows it sums. Key columns use '' for "none" so the upsert's conflict target works.
  */
-import type { UsageRow } from '../metering/usage-writer.ts';
+import type { UsageRow } from '../metering/usage-row.ts';
 import { bulkInsert, type BulkTable } from './bulk-insert.ts';
 import type { Queryable } from './sql.ts';
 

@@ -4,7 +4,7 @@
  * in mid-day cuts, so a report costs the same with a thousand rows or a million.
  */
 import { microToUsd } from '../metering/pricing.ts';
-import type { UsageRow } from '../metering/usage-writer.ts';
+import type { UsageRow } from '../metering/usage-row.ts';
 import type { Queryable } from './sql.ts';
 
 /** A usage row as the CLI and the admin API show it: dollars, and an ISO time. */

@@ -84,8 +84,15 @@ export function costMicro(price: Price, promptTokens: number, completionTokens: 
  * which Anthropic prices above plain input), then the output. What a hold reserves.
  */
 export function worstCaseMicro(price: Price, promptTokens: number, completionTokens: number): number {
-  const dearest = [price.cacheReadPico, price.cacheWritePico].reduce((max, value) => (value > max ? value : max), price.inputPico);
+  const dearest = largest(price.inputPico, price.cacheReadPico, price.cacheWritePico);
   return costMicro({ ...price, inputPico: dearest }, promptTokens, completionTokens);
+}
+
+/** Math.max for bigint rates (Math.max takes numbers only). */
+function largest(first: bigint, ...rest: bigint[]): bigint {
+  let max = first;
+  for (const value of rest) if (value > max) max = value;
+  return max;
 }
 
 export function microToUsd(micro: number): number {

@@ -5,7 +5,7 @@
  * instance shares them; otherwise in memory. A store failure answers per `rate_limit.on_store_error`.
  */
 import { RateLimitExceededError, ServiceUnavailableError } from '../errors/gateway-error.ts';
-import type { SendCommand } from '../middleware/rate-limit.ts';
+import type { SendCommand } from '../redis.ts';
 
 const WINDOW_MS = 60_000;
 

@@ -1,12 +1,12 @@
 /**
  * Group commit of usage rows and settlements, off the request path. One transaction per batch writes the rows,
- * adds them to the daily aggregates, refunds the holds and books the charges, so books, rows and aggregates can
- * never disagree. A failed batch stays queued and
- * is retried; `drain()` writes everything on shutdown.
+ * adds them to the daily and hourly aggregates, refunds the holds and books the charges, so books, rows and
+ * aggregates can never disagree. A failed batch stays queued and is retried; `drain()` writes everything on shutdown.
  */
 import type { Db } from '../db/knex.ts';
 import { bulkInsert, type BulkTable } from '../db/bulk-insert.ts';
 import { addToDaily } from '../db/usage-daily.ts';
+import { addToHourly } from '../db/usage-hourly.ts';
 import type { Logger } from '../logging.ts';
 import { LogThrottle } from '../util/log-throttle.ts';
 import { applySettlements, type Settlement } from './ledger.ts';
@@ -175,6 +175,7 @@ export class UsageWriter {
       // Only the rows really inserted, at the cost they were written with: aggregates equal the sum of the rows.
       const written = batch.flatMap(({ row }) => (fresh.has(row.request_id) ? [finalCost.has(row.request_id) ? { ...row, cost_micro: finalCost.get(row.request_id)! } : row] : []));
       await addToDaily(trx, written);
+      await addToHourly(trx, written);
       return booked.missing;
     });
     // Every settlement of the batch is off this instance's books now: charged here, or by the earlier write.

@@ -4,14 +4,13 @@
  */
 import type { RequestHandler } from 'express';
 import { rateLimit, MemoryStore, type Options, type Store, type IncrementResponse, type ClientRateLimitInfo } from 'express-rate-limit';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { RedisStore } from 'rate-limit-redis';
 import type { Config } from '../config/load.ts';
 import { RateLimitExceededError, ServiceUnavailableError } from '../errors/gateway-error.ts';
 import type { Logger } from '../logging.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import type { SendCommand } from '../redis.ts';
 import { LogThrottle } from '../util/log-throttle.ts';
-
-export type SendCommand = (...args: string[]) => Promise<RedisReply>;
 
 /**
  * Wraps a Redis-backed store so that an outage neither crashes the process (its `init` rejects unhandled) nor

@@ -5,7 +5,7 @@
 import type { Response } from 'express';
 import type { Hold } from '../metering/lease-book.ts';
 import type { TokenHold } from '../metering/token-limit.ts';
-import type { UsageRow } from '../metering/usage-writer.ts';
+import type { UsageRow } from '../metering/usage-row.ts';
 
 export type Endpoint = 'chat' | 'responses' | 'embeddings' | 'completions' | 'messages';
 

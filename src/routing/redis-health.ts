@@ -7,7 +7,7 @@
  * crashed instance's counts vanish. When Redis fails, each instance routes on its own state, and says so (throttled).
  */
 import type { Logger } from '../logging.ts';
-import type { SendCommand } from '../middleware/rate-limit.ts';
+import type { SendCommand } from '../redis.ts';
 import type { Cooldown, CooldownReason, SharedHealth } from './health-book.ts';
 
 export const SYNC_MS = 200;

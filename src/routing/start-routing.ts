@@ -2,7 +2,7 @@
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../logging.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import type { SendCommand } from '../middleware/rate-limit.ts';
+import type { SendCommand } from '../redis.ts';
 import type { LoadedProvider } from '../plugins/loader.ts';
 import type { ProviderRegistry } from '../plugins/registry.ts';
 import { HealthBook } from './health-book.ts';

@@ -138,7 +138,8 @@ export class MockDeployment extends EventEmitter {
       ['response.output_text.delta', { item_id: message.id, output_index: 0, content_index: 0, delta: `served by ${this.name}` }],
       ['response.completed', { response }],
     ];
-    events.forEach(([type, data], sequence) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence, ...data })}\n\n`));
+    for (const [sequence, [type, data]] of events.entries())
+      res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence, ...data })}\n\n`);
     res.end();
   }
 

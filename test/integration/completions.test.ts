@@ -23,6 +23,13 @@ interface WithGatewayUsage {
   gateway_usage: { tokens_charged: number; cost_usd: number };
 }
 
+/** One `text_completion` chunk of a stream as the gateway sends it; the last one carries the usage. */
+interface CompletionChunk extends WithGatewayUsage {
+  object: string;
+  choices: { text: string; finish_reason: string | null }[];
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
 describe('legacy completions', () => {
   let hf: MockUpstream;
   let openai: MockUpstream;
@@ -97,7 +104,7 @@ describe('legacy completions', () => {
       const promptTokens = calls[0].prompt_tokens + calls[1].prompt_tokens;
       const completionTokens = calls[0].completion_tokens + calls[1].completion_tokens;
       assert.deepEqual(data.usage, { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens });
-      const sent = hf.requests.slice(before).map((request) => [request.body?.n, (request.body?.messages as { content: string }[])[0].content]);
+      const sent = hf.requests.slice(before).map((request) => [request.body?.n, (request.body?.messages as { content: string }[] | undefined)?.[0].content]);
       assert.deepEqual(sent.sort(), [[2, 'pear'], [2, 'plum']]);
       // Each call alone would cost 11.2 micro-USD (12 rounded); the request costs 22.4, rounded up once.
       const micro = llamaMicro(promptTokens, completionTokens);
@@ -121,9 +128,9 @@ describe('legacy completions', () => {
       assert.match(response.headers.get('content-type')!, /^text\/event-stream/);
       const frames = (await response.text()).split('\n\n').filter(Boolean);
       assert.equal(frames.at(-1), 'data: [DONE]');
-      const chunks = frames.slice(0, -1).map((frame) => JSON.parse(frame.replace(/^data: /, '')) as Record<string, any>);
+      const chunks = frames.slice(0, -1).map((frame) => JSON.parse(frame.replace(/^data: /, '')) as CompletionChunk);
       assert.ok(chunks.every((chunk) => chunk.object === 'text_completion'));
-      const text = chunks.flatMap((chunk) => chunk.choices.map((choice: { text: string }) => choice.text)).join('');
+      const text = chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.text)).join('');
       assert.equal(text, echoText('Tell me', 0));
       assert.equal(chunks.at(-2)!.choices[0].finish_reason, 'stop');
       const last = chunks.at(-1)!;

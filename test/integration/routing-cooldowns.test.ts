@@ -36,7 +36,7 @@ describe('routing cooldowns', function () {
   for (const kind of failureKinds) {
     it(`cools a target after 3 consecutive failures (${kind}), fails no request, and sends it traffic again after duration_ms`, async () => {
       deployments = await startDeployments('a', 'b');
-      const [a, b] = deployments;
+      const [a] = deployments;
       pool = await startPool(deployments, { cooldown: { failures: 3, duration_ms: 30_000 }, entries: { a: { timeout_ms: 150 } } });
       if (kind === 'refused') await a.refuse();
       else a.mode = kind as DeploymentMode;

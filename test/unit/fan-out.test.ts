@@ -28,8 +28,14 @@ class Gate {
         this.inFlight--;
         signal.removeEventListener('abort', onAbort);
       };
-      this.releases.set(index, (value) => (done(), resolve(value)));
-      this.failures.set(index, (error) => (done(), reject(error)));
+      this.releases.set(index, (value) => {
+        done();
+        resolve(value);
+      });
+      this.failures.set(index, (error) => {
+        done();
+        reject(error);
+      });
       signal.addEventListener('abort', onAbort, { once: true });
       this.events.dispatchEvent(new Event('started'));
     });
@@ -90,7 +96,7 @@ describe('fanOut', () => {
     await gate.startedCount(2);
     parent.abort(new Error('client left'));
     const { results, failure } = await outcome;
-    assert.equal((failure?.error as Error).message, 'client left');
+    assert.equal((failure?.error as Error | undefined)?.message, 'client left');
     assert.deepEqual(results, ['result 0', undefined, undefined]);
     assert.deepEqual(gate.started, [0, 1]);
   });

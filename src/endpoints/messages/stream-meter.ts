@@ -5,7 +5,7 @@
  * stream cut short is charged for its prompt and the gateway's count of what was streamed. Failures end the stream
  * with an Anthropic `error` event.
  */
-import { GatewayError, UpstreamError, UpstreamRateLimitedError, UpstreamUnavailableError } from '../../errors/gateway-error.ts';
+import { type GatewayError, UpstreamError, UpstreamRateLimitedError, UpstreamUnavailableError } from '../../errors/gateway-error.ts';
 import type { GatewayUsage, TokenUsage } from '../../metering/meter.ts';
 import { countTextTokens } from '../../metering/tokens.ts';
 import type { JsonObject, SseEvent } from '../../plugin-sdk.ts';

@@ -1,0 +1,2 @@
+/** Stylesheets are bundled by esbuild into the hashed CSS file. */
+declare module '*.css';
