@@ -68,7 +68,10 @@ const meter = (book: LeaseBook, tokenLimiter?: TokenLimiter) =>
 /** A prompt whose count is taken only when read, and says how often it was. */
 function prompt(exact: number, bound: number) {
   const counted = { reads: 0 };
-  const size = countWhenRead({ promptTokens: 0, promptBound: bound }, () => (counted.reads++, exact));
+  const size = countWhenRead({ promptTokens: 0, promptBound: bound }, () => {
+    counted.reads++;
+    return exact;
+  });
   return { size, counted };
 }
 
