@@ -174,7 +174,7 @@ function addKeyCommands(program: Command, output: CliOutput): void {
   keys
     .command('list')
     .description('list every key with its balance (never the secret)')
-    .addOption(jsonOption('an array of objects: id, name, prefix, balance_usd, trial_tokens_remaining, rpm, models, revoked, created_at'))
+    .addOption(jsonOption('an array of objects: id, name, prefix, balance_usd, trial_tokens_remaining, rpm, tpm, models, budget_usd, budget_period, budget_spent_usd, budget_resets_at, expires_at, last_used_at, revoked, created_at'))
     .addOption(configOption())
     .addHelpText('after', examples('keys list', 'keys list --json'))
     .action((options: { json?: boolean; config?: string }) =>
