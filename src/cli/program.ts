@@ -58,7 +58,7 @@ export function buildProgram(output: CliOutput): Command {
 
   program
     .command('serve')
-    .description('run the gateway (what `npm start` does); stops cleanly on SIGTERM or SIGINT')
+    .description('run the gateway (what `npm start` does, which also builds the dashboard first: `npm run build:ui`); stops cleanly on SIGTERM or SIGINT')
     .addOption(configOption())
     .addOption(new Option('--port <number>', 'TCP port to listen on (default: server.port of the config, 8000)').argParser(wholeNumber(0, 65535)))
     .addHelpText('after', examples('serve --port 8080', 'serve --config /etc/switchyard/gateway.yaml'))
