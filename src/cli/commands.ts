@@ -68,9 +68,12 @@ export async function keysList(db: Db, json: boolean, print: Print): Promise<voi
 
 const usd = (value: number | null, digits = 6) => (value === null ? null : value.toFixed(digits));
 
+/** Cents when both amounts are whole cents; else micro-dollars, so a spend of $49.999981 never reads as 50.00. */
 function budgetCell(view: KeyView): string | null {
   if (view.budget_usd === null) return null;
-  return `${usd(view.budget_spent_usd, 2)}/${usd(view.budget_usd, 2)} ${view.budget_period}`;
+  const wholeCents = (value: number) => Math.abs(Math.round(value * 100) - value * 100) < 1e-6;
+  const digits = wholeCents(view.budget_spent_usd ?? 0) && wholeCents(view.budget_usd) ? 2 : 6;
+  return `${usd(view.budget_spent_usd ?? 0, digits)}/${usd(view.budget_usd, digits)} ${view.budget_period}`;
 }
 
 function keysTable(views: readonly KeyView[]): string {

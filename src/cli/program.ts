@@ -58,7 +58,7 @@ export function buildProgram(output: CliOutput): Command {
 
   program
     .command('serve')
-    .description('run the gateway (what `npm start` does); stops cleanly on SIGTERM or SIGINT')
+    .description('run the gateway (what `npm start` does, which also builds the dashboard first: `npm run build:ui`); stops cleanly on SIGTERM or SIGINT')
     .addOption(configOption())
     .addOption(new Option('--port <number>', 'TCP port to listen on (default: server.port of the config, 8000)').argParser(wholeNumber(0, 65535)))
     .addHelpText('after', examples('serve --port 8080', 'serve --config /etc/switchyard/gateway.yaml'))
@@ -109,13 +109,12 @@ function addProvidersCommand(program: Command, output: CliOutput): void {
     });
 }
 
-const budgetPeriodOption = (): Option =>
-  new Option('--budget-period <period>', 'the calendar period a budget covers, in UTC: day (from midnight), week (from Monday) or month (from the 1st); default month').argParser(
-    oneOf('day', 'week', 'month'),
-  );
+const PERIODS_HELP = 'the calendar period a budget covers, in UTC: day (from midnight), week (from Monday) or month (from the 1st)';
+const budgetPeriodOption = (defaultText: string): Option =>
+  new Option('--budget-period <period>', `${PERIODS_HELP}; ${defaultText}`).argParser(oneOf('day', 'week', 'month'));
 
 function addKeyCommands(program: Command, output: CliOutput): void {
-  const keys = commandGroup(program, 'keys', 'create, list and revoke gateway keys', output);
+  const keys = commandGroup(program, 'keys', 'create, update, list and revoke gateway keys', output);
   keys
     .command('create')
     .description('create a key and print its secret once (`sk-sy-…`); without --credits or --trial-tokens it is unmetered')
@@ -130,7 +129,7 @@ function addKeyCommands(program: Command, output: CliOutput): void {
     .addOption(new Option('--tpm <tokens>', 'tokens per minute for this key (a request counts its hold when it starts, its real tokens once it ends)').argParser(argParser(parseTpm)))
     .addOption(new Option('--models <globs>', "comma-separated model globs the key may use, e.g. 'gpt-*,meta-llama/*'").argParser(globList))
     .addOption(new Option('--budget <usd>', 'the most the key may spend per budget period, in USD (any key, metered or not)').argParser(argParser(parseBudget)))
-    .addOption(budgetPeriodOption())
+    .addOption(budgetPeriodOption('default month'))
     .addOption(new Option('--expires <when>', 'the last day the key works (UTC), e.g. 2027-01-31, or a duration from now such as 30d').argParser(argParser(parseExpires)))
     .addOption(jsonOption('one JSON object with id, key, name, balance_usd, …'))
     .addOption(configOption())
@@ -160,7 +159,7 @@ function addKeyCommands(program: Command, output: CliOutput): void {
     .option('--tpm <tokens>', "tokens per minute, or 'none'")
     .option('--models <globs>', "comma-separated model globs the key may use, or 'none' for any model")
     .option('--budget <usd>', "USD per budget period, or 'none'")
-    .addOption(budgetPeriodOption())
+    .addOption(budgetPeriodOption("unchanged when not given (month for a key's first budget)"))
     .option('--expires <when>', "the last day the key works (UTC, e.g. 2027-01-31), a duration such as 30d, or 'none'")
     .addOption(jsonOption('the key as `keys list --json` shows it'))
     .addOption(configOption())
@@ -175,7 +174,7 @@ function addKeyCommands(program: Command, output: CliOutput): void {
   keys
     .command('list')
     .description('list every key with its balance (never the secret)')
-    .addOption(jsonOption('an array of objects: id, name, prefix, balance_usd, trial_tokens_remaining, rpm, models, revoked, created_at'))
+    .addOption(jsonOption('an array of objects: id, name, prefix, balance_usd, trial_tokens_remaining, rpm, tpm, models, budget_usd, budget_period, budget_spent_usd, budget_resets_at, expires_at, last_used_at, revoked, created_at'))
     .addOption(configOption())
     .addHelpText('after', examples('keys list', 'keys list --json'))
     .action((options: { json?: boolean; config?: string }) =>

@@ -6,7 +6,7 @@ import { chatJson, chatStream } from '../dialects/chat-bridge.ts';
 import { completionText, fromChatAnswers, chatChoices, messageText } from '../dialects/completions/answer.ts';
 import { assertTranslatable, completionsSchema, DEFAULT_MAX_TOKENS, promptsOf, toChatRequest } from '../dialects/completions/request.ts';
 import { completionsFromChatStream } from '../dialects/completions/stream.ts';
-import { toGatewayError, UpstreamError } from '../errors/gateway-error.ts';
+import { toGatewayError, UpstreamRequestError } from '../errors/gateway-error.ts';
 import type { TokenUsage } from '../metering/meter.ts';
 import { PartialUsageError, sumUsage } from '../metering/partial-usage.ts';
 import { countChatPromptTokens, countTextTokens } from '../metering/tokens.ts';
@@ -97,8 +97,11 @@ async function completeViaChat(target: Target, body: JsonObject, call: Operation
   const n = typeof body.n === 'number' ? body.n : 1;
   const short = answers.findIndex((answer) => chatChoices(answer).length !== n);
   if (short >= 0) {
-    // Misplaced choices would hand one prompt's text to another in LangChain's generate(); better to fail.
-    const error = new UpstreamError(`${name} answered ${chatChoices(answers[short]).length} choices where n=${n} were asked`);
+    // Misplaced choices would hand one prompt's text to another in LangChain's generate(); better to fail. Many
+    // servers ignore `n`, so this fails the same way every time: a 400 naming `n`, which SDKs do not retry (each
+    // retry would be charged again) and routing does not hold against the provider entry.
+    const got = chatChoices(answers[short]).length;
+    const error = new UpstreamRequestError(400, `${name} answered ${got} choice${got === 1 ? '' : 's'} where n=${n} were asked: this model's server does not honour 'n'; send n: 1 and repeat the request instead.`, 'unsupported_parameter', 'n');
     throw new PartialUsageError(error, usage, target);
   }
   const answer = fromChatAnswers(answers, n, body.model);

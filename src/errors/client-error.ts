@@ -16,6 +16,14 @@ export function toClientError(error: unknown, logger: Logger, requestId: string)
   return new GatewayError(500, 'server_error', 'internal_error', 'The gateway failed to handle this request.');
 }
 
+/**
+ * A refusal a second try would meet again (a 4xx other than 408, 409 and 429). The SDKs read `x-should-retry`;
+ * without it Claude Code takes a 401 for an expiring token and retries it for minutes before showing the message.
+ */
+function repeats(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 409 && status !== 429;
+}
+
 export function sendError(res: Response, error: GatewayError): void {
   const call = res.locals.call;
   if (call) {
@@ -26,5 +34,7 @@ export function sendError(res: Response, error: GatewayError): void {
     res.end();
     return;
   }
-  res.status(error.status).set(error.headers).json(res.locals.errorShape?.(error) ?? error.toJSON());
+  res.status(error.status).set(error.headers);
+  if (repeats(error.status)) res.set('x-should-retry', 'false');
+  res.json(res.locals.errorShape?.(error) ?? error.toJSON());
 }

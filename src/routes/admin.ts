@@ -26,6 +26,13 @@ class KeyNotFoundError extends GatewayError {
   }
 }
 
+/** A top-up of a revoked key, refused as `switchyard credits add` refuses it: the money could never be spent. */
+class KeyRevokedError extends GatewayError {
+  constructor(id: string) {
+    super(409, 'invalid_request_error', 'key_revoked', `Key '${id.slice(0, 64)}' is revoked: credits cannot be added to it (create a new key instead).`);
+  }
+}
+
 const creditsSchema = z.union([
   z.strictObject({ credits_usd: z.number().positive().max(1e9) }).transform((body) => body.credits_usd),
   z.strictObject({ amount_usd: z.number().positive().max(1e9) }).transform((body) => body.amount_usd),
@@ -87,6 +94,7 @@ export function adminRouter(deps: AdminDeps): Router {
 
   router.post('/keys/:id/credits', deps.jsonBody, async function addAdminCredits(req, res) {
     const usd = validateBody(creditsSchema, req.body);
+    if ((await getKey(deps.db, req.params.id as string))?.revoked) throw new KeyRevokedError(req.params.id as string);
     const record = await addCredits(deps.db, req.params.id as string, usd);
     if (!record) throw new KeyNotFoundError(req.params.id as string);
     deps.keyCache.clear();

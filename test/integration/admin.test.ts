@@ -68,6 +68,13 @@ describe('admin API', () => {
     assert.equal(((await revoked.json()) as { revoked: boolean }).revoked, true);
     const refused = await fetch(`${gateway.baseURL}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key.key}` }, body: '{}' });
     assert.equal(refused.status, 401, 'a revoke through the admin API takes effect on this instance at once');
+    // As `switchyard credits add` does, a revoked key takes no top-up: the money could never be spent.
+    const balanceOf = async () => ((await (await admin('/keys')).json()) as { data: { id: string; balance_usd: number }[] }).data.find((entry) => entry.id === key.id)?.balance_usd;
+    const before = await balanceOf();
+    const late = await admin(`/keys/${key.id}/credits`, { method: 'POST', body: JSON.stringify({ credits_usd: 1 }) });
+    assert.equal(late.status, 409);
+    assert.equal(((await late.json()) as { error: { code: string } }).error.code, 'key_revoked');
+    assert.equal(await balanceOf(), before, 'the balance is unchanged');
   });
 
   it('lists usage rows by key and time', async () => {

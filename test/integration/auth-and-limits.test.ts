@@ -34,18 +34,20 @@ describe('gateway keys and limits', () => {
     return body.error;
   }
 
-  for (const [label, headers] of [
-    ['no key at all', {}],
-    ['a malformed key', { authorization: 'Bearer not-a-key' }],
-    ['an unknown key', { authorization: `Bearer sk-sy-${'A'.repeat(43)}` }],
-    ['a non-Bearer scheme', { authorization: `Basic ${'A'.repeat(20)}` }],
-  ] as [string, Record<string, string>][]) {
-    it(`answers 401 invalid_api_key for ${label}`, async () => {
+  for (const [label, headers, message] of [
+    ['no key at all', {}, /^Missing gateway API key\. Send it as "Authorization: Bearer sk-sy-…"/],
+    ['a malformed key', { authorization: 'Bearer not-a-key' }, /not a Switchyard key \(those start with "sk-sy-"/],
+    ['an unknown key', { authorization: `Bearer sk-sy-${'A'.repeat(43)}` }, /no key of this gateway has this secret/],
+    ['a non-Bearer scheme', { authorization: `Basic ${'A'.repeat(20)}` }, /^Missing gateway API key/],
+  ] as [string, Record<string, string>, RegExp][]) {
+    it(`answers 401 invalid_api_key for ${label}, saying which`, async () => {
       const before = hf.requests.length;
       const response = await post(headers);
       assert.equal(response.status, 401);
       assert.match(response.headers.get('x-request-id') ?? '', /^req_/);
-      assert.equal((await errorOf(response)).code, 'invalid_api_key');
+      const error = await errorOf(response);
+      assert.equal(error.code, 'invalid_api_key');
+      assert.match(error.message, message);
       assert.equal(hf.requests.length, before, 'no upstream call');
     });
   }

@@ -61,6 +61,9 @@ describe('switchyard CLI: key lifecycle and reports', () => {
     const table = (await cli('keys', 'list')).out;
     assert.match(table, /BUDGET_USD\s+BUDGET_RESETS\s+RPM\s+TPM\s+MODELS\s+EXPIRES\s+LAST_USED/);
     assert.match(table, /0\.00\/10\.00 day/);
+    // A budget below a cent is not shown as 0.00/0.00.
+    const tiny = await json('keys', 'create', '--name', 'tiny', '--budget', '0.00005');
+    assert.match((await cli('keys', 'list')).out, new RegExp(`${String(tiny.id)}\\s.*0\\.000000/0\\.000050 month`));
     const plain = await cli('keys', 'update', String(key.id), '--rpm', '31');
     assert.match(plain.out, /Updated key .* within 10 seconds/);
   });

@@ -197,6 +197,21 @@ describe('legacy completions', () => {
       assertBalanced(books, assert);
     });
 
+    it("answers 400 naming 'n' when the server ignores n (fewer choices than asked), charged once for what it generated", async () => {
+      const { secret } = await gateway.createKey({ credits_usd: 1 });
+      const before = hf.requests.length;
+      const error = await gateway
+        .client(secret)
+        .completions.create({ model: 'meta-llama/Llama-3.1-8B-Instruct', prompt: 'Hi', n: 2, max_tokens: 10 })
+        .then(() => assert.fail('expected a failure'), (e: APIError) => e);
+      assert.deepEqual([error.status, error.code, error.param], [400, 'unsupported_parameter', 'n']);
+      assert.match(error.message, /huggingface answered 1 choice where n=2 were asked/);
+      assert.equal(hf.requests.length - before, 1, 'not retried: the server would ignore n again');
+      const row = await usageRow(gateway, error.requestID!);
+      assert.deepEqual([row.status, row.error_code, row.prompt_tokens, row.completion_tokens], [400, 'unsupported_parameter', 17, 6]);
+      assert.equal(Number(row.cost_micro), llamaMicro(17, 6));
+    });
+
     it('aborts the calls still running when one fails', async () => {
       const aborted = hf.nextAbort();
       const failing = `fail-after-${hf.chatAnswers + 1}`;

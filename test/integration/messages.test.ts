@@ -187,10 +187,19 @@ describe('messages: errors in Anthropic shape', () => {
 
   const sdk = (key: string) => new Anthropic({ apiKey: key, baseURL: gateway.url, maxRetries: 0 });
 
-  async function post(path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown; requestId: string | null }> {
+  async function post(path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown; requestId: string | null; shouldRetry: string | null }> {
     const response = await fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'x-api-key': secret, 'content-type': 'application/json', ...headers }, body });
-    return { status: response.status, body: await response.json(), requestId: response.headers.get('x-request-id') };
+    return { status: response.status, body: await response.json(), requestId: response.headers.get('x-request-id'), shouldRetry: response.headers.get('x-should-retry') };
   }
+
+  it("tells clients not to retry a refusal that would repeat (x-should-retry: false): Claude Code retried a bad key's 401 for minutes", async () => {
+    const refused = await post('/v1/messages?beta=true', JSON.stringify({ model: MODEL, max_tokens: 5, messages: HI }), { 'x-api-key': 'sk-sy-nope' });
+    assert.deepEqual([refused.status, refused.shouldRetry], [401, 'false']);
+    const unknownModel = await post('/v1/messages', JSON.stringify({ model: 'claude-nobody-serves', max_tokens: 5, messages: HI }));
+    assert.deepEqual([unknownModel.status, unknownModel.shouldRetry], [404, 'false']);
+    const loading = await post('/v1/messages', JSON.stringify({ model: 'org/loading', max_tokens: 5, messages: HI }));
+    assert.deepEqual([loading.status, loading.shouldRetry], [503, null], 'a 5xx may well pass on a second try: the client decides');
+  });
 
   it('a bad key is an AuthenticationError with authentication_error', async () => {
     const error = await sdk('sk-sy-nope').messages.create({ model: MODEL, max_tokens: 10, messages: HI }).then(
