@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { chatAnswerToMessage, parseToolInput } from '../../src/dialects/messages/chat-answer-to-message.ts';
 import { ChatToMessages, chatStreamToEvents, type MessagesEvent } from '../../src/dialects/messages/chat-stream-to-events.ts';
 import { countMessagesTokens } from '../../src/dialects/messages/count-tokens.ts';
-import { messagesErrorBody, messagesErrorType } from '../../src/dialects/messages/errors.ts';
+import { messagesErrorType } from '../../src/dialects/messages/errors.ts';
 import { messagesToChatRequest } from '../../src/dialects/messages/request-to-chat.ts';
 import { shortToolName, ToolNames } from '../../src/dialects/messages/tool-names.ts';
-import { InvalidRequestError, ProviderNotConfiguredError, UpstreamError, UpstreamUnavailableError } from '../../src/errors/gateway-error.ts';
+import { InvalidRequestError, UpstreamError } from '../../src/errors/gateway-error.ts';
 import type { JsonObject } from '../../src/plugin-sdk.ts';
 
 const LONG_NAME = `mcp__github_enterprise_server__${'list_pull_request_review_comments_'.repeat(2)}v2`;
@@ -440,11 +440,5 @@ describe('messages: counting and error types', () => {
       'overloaded_error',
       'timeout_error',
     ]);
-  });
-
-  it('answers a provider entry without its key as api_error, not overloaded_error (the 503 is a missing key)', () => {
-    const missing = messagesErrorBody(new ProviderNotConfiguredError('Anthropic API key (ANTHROPIC_API_KEY) not configured'));
-    assert.deepEqual(missing, { type: 'error', error: { type: 'api_error', message: 'Anthropic API key (ANTHROPIC_API_KEY) not configured' } });
-    assert.equal(messagesErrorBody(new UpstreamUnavailableError('loading')).error.type, 'overloaded_error');
   });
 });

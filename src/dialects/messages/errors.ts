@@ -26,14 +26,6 @@ export function messagesErrorType(status: number): string {
   return TYPES[status] ?? (status >= 400 && status < 500 ? 'invalid_request_error' : 'api_error');
 }
 
-/**
- * A provider entry without its API key is a 503 like an overloaded upstream, but nothing is overloaded: as
- * `overloaded_error` Claude Code would report the gateway as overloaded and hide that the key is missing.
- */
-function typeOf(error: GatewayError): string {
-  return error.code === 'provider_not_configured' ? 'api_error' : messagesErrorType(error.status);
-}
-
 export function messagesErrorBody(error: GatewayError): MessagesErrorBody {
-  return { type: 'error', error: { type: typeOf(error), message: error.message } };
+  return { type: 'error', error: { type: messagesErrorType(error.status), message: error.message } };
 }
