@@ -153,8 +153,8 @@ export async function usageReport(db: Db, options: UsageOptions, print: Print): 
   if (options.json) return print(JSON.stringify(rows));
   print(
     formatTable(
-      ['CREATED', 'REQUEST_ID', 'KEY', 'PROVIDER', 'MODEL', 'STATUS', 'PROMPT', 'COMPLETION', 'COST_USD', 'MS', 'EST'],
-      rows.map((r) => [r.created_at, r.request_id, r.key_id, r.provider, r.model, r.status, r.prompt_tokens, r.completion_tokens, r.cost_usd.toFixed(6), r.latency_ms, r.estimated ? 'yes' : '']),
+      ['CREATED', 'REQUEST_ID', 'KEY', 'ENDPOINT', 'PROVIDER', 'MODEL', 'STATUS', 'PROMPT', 'COMPLETION', 'COST_USD', 'MS', 'EST'],
+      rows.map((r) => [r.created_at, r.request_id, r.key_id, r.endpoint, r.provider, r.model, r.status, r.prompt_tokens, r.completion_tokens, r.cost_usd.toFixed(6), r.latency_ms, r.estimated ? 'yes' : '']),
     ),
   );
   const cost = rows.reduce((sum, row) => sum + row.cost_usd, 0);

@@ -231,6 +231,9 @@ describe('switchyard CLI', () => {
       const table = await cli('usage', '--key', created.id);
       const spentMicro = LLAMA_MICRO + DEFAULT_MICRO;
       assert.ok(table.out.includes(`2 requests, $${(spentMicro / 1e6).toFixed(6)} in all.`), table.out);
+      // Each row names its endpoint, so a Claude Code call (messages) stands apart from chat without --json.
+      assert.match(table.out.split('\n')[0], /\bENDPOINT\b/);
+      assert.equal(table.out.split('\n').filter((line) => /\bchat\b/.test(line)).length, 2, table.out);
       const keys = JSON.parse((await cli('keys', 'list', '--json')).out) as { id: string; balance_usd: number }[];
       assert.equal(keys.find((key) => key.id === created.id)!.balance_usd, (1e6 - spentMicro) / 1e6);
     });
