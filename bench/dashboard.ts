@@ -22,12 +22,23 @@ import { startServer } from '../src/start-gateway.ts';
 import { createPgDatabase } from '../test/helpers/services.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, pg: { type: 'boolean' }, runs: { type: 'string', default: '7' }, keep: { type: 'boolean' } } });
+const { values: args } = parseArgs({
+  options: { rows: { type: 'string', default: '1000000' }, pg: { type: 'boolean' }, runs: { type: 'string', default: '7' }, keep: { type: 'boolean' } },
+});
 const ROWS = Number(args.rows);
 const RUNS = Number(args.runs);
 const TOKEN = 'bench-admin-token';
 const DAY_MS = 86_400_000;
-const MODELS = ['meta-llama/Llama-3.1-8B-Instruct', 'gpt-4o-mini', 'gpt-4o', 'Qwen/Qwen2.5-72B-Instruct', 'deepseek-ai/DeepSeek-R1', 'mistralai/Mistral-7B-Instruct-v0.3', 'text-embedding-3-small', 'google/gemma-2-9b-it'];
+const MODELS = [
+  'meta-llama/Llama-3.1-8B-Instruct',
+  'gpt-4o-mini',
+  'gpt-4o',
+  'Qwen/Qwen2.5-72B-Instruct',
+  'deepseek-ai/DeepSeek-R1',
+  'mistralai/Mistral-7B-Instruct-v0.3',
+  'text-embedding-3-small',
+  'google/gemma-2-9b-it',
+];
 /** One row in ten thousand: a filter on it must not scan the table. */
 const RARE_MODEL = 'rare/model-1';
 const PROVIDERS: Record<string, string> = { 'gpt-4o-mini': 'openai', 'gpt-4o': 'openai', 'text-embedding-3-small': 'openai' };
@@ -42,7 +53,7 @@ const STATUSES: [number, string | null, number][] = [
 /** A deterministic pseudo-random stream, so runs compare. */
 function random(seed: number): () => number {
   let state = seed;
-  return () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 }
 
 function statusOf(draw: number): [number, string | null] {
@@ -160,15 +171,28 @@ function dashboardCalls(keyId: string, secret: string, now: number): [string, st
 
 function report(client: string, results: Timing[], exportMs: number): void {
   console.log(`\nDashboard data calls on ${client}, ${ROWS.toLocaleString('en-US')} usage rows over 30 days (median / worst of ${RUNS}):\n`);
-  for (const result of results) console.log(`  ${result.call.padEnd(38)} ${String(result.median_ms).padStart(7)} ms ${String(result.max_ms).padStart(7)} ms${result.median_ms > 200 ? '  OVER 200 ms' : ''}`);
+  for (const result of results)
+    console.log(
+      `  ${result.call.padEnd(38)} ${String(result.median_ms).padStart(7)} ms ${String(result.max_ms).padStart(7)} ms${result.median_ms > 200 ? '  OVER 200 ms' : ''}`,
+    );
   console.log(`  ${'CSV export (5xx): first bytes'.padEnd(38)} ${String(exportMs).padStart(7)} ms`);
   mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(path.join(ROOT, 'bench', 'results', `dashboard-${client}.json`), `${JSON.stringify({ rows: ROWS, database: client, results, export_first_byte_ms: exportMs }, null, 2)}\n`);
+  writeFileSync(
+    path.join(ROOT, 'bench', 'results', `dashboard-${client}.json`),
+    `${JSON.stringify({ rows: ROWS, database: client, results, export_first_byte_ms: exportMs }, null, 2)}\n`,
+  );
 }
 
 async function measure(database: { client: string; connection: string }, keyId: string, secret: string, now: number): Promise<void> {
   const config = configFromObject(
-    { server: { host: '127.0.0.1', port: 0 }, database, admin: { token: TOKEN }, logging: { level: 'error' }, plugins_dir: path.join(ROOT, 'plugins'), providers: { huggingface: { plugin: 'huggingface', base_url: 'http://127.0.0.1:9', api_key: 'x', models: ['*/*'] } } },
+    {
+      server: { host: '127.0.0.1', port: 0 },
+      database,
+      admin: { token: TOKEN },
+      logging: { level: 'error' },
+      plugins_dir: path.join(ROOT, 'plugins'),
+      providers: { huggingface: { plugin: 'huggingface', base_url: 'http://127.0.0.1:9', api_key: 'x', models: ['*/*'] } },
+    },
     path.join(ROOT, 'config', 'bench.yaml'),
   );
   const running = await startServer(config, { logger: createLogger({ level: 'error' }) });
@@ -184,14 +208,20 @@ async function measure(database: { client: string; connection: string }, keyId: 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchyard-dashboard-bench-'));
   const pgDatabase = args.pg ? await createPgDatabase() : undefined;
-  const database = pgDatabase ? { client: 'pg' as const, connection: pgDatabase.url } : { client: 'sqlite3' as const, connection: path.join(dir, 'bench.sqlite') };
+  const database = pgDatabase
+    ? { client: 'pg' as const, connection: pgDatabase.url }
+    : { client: 'sqlite3' as const, connection: path.join(dir, 'bench.sqlite') };
   const db = createDb(database);
   const now = Date.now();
   try {
     await migrate(db);
     const keys = await Promise.all(Array.from({ length: 50 }, (_, i) => createKey(db, { name: `team-${i}`, credits_usd: 1000 })));
     const seedStart = performance.now();
-    await seed(db, keys.map((key) => key.record.id), now);
+    await seed(
+      db,
+      keys.map((key) => key.record.id),
+      now,
+    );
     process.stderr.write(`seeded ${ROWS.toLocaleString('en-US')} rows on ${database.client} in ${Math.round((performance.now() - seedStart) / 1000)} s\n`);
     await db.destroy();
     await measure(database, keys[7].record.id, keys[7].secret, now);

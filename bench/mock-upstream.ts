@@ -13,7 +13,9 @@ const JSON_BODY = Buffer.from(
     object: 'chat.completion',
     created: 1741569952,
     model: 'bench-json',
-    choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the benchmark upstream.', refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    choices: [
+      { index: 0, message: { role: 'assistant', content: 'Hello from the benchmark upstream.', refusal: null }, logprobs: null, finish_reason: 'stop' },
+    ],
     usage: { prompt_tokens: 12, completion_tokens: 8, total_tokens: 20 },
   }),
 );
@@ -29,7 +31,9 @@ async function stream(res: http.ServerResponse, model: string, chunks: number, d
     res.write(chunk(model, ` tok${i}`));
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
   }
-  res.write(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1741569952,"model":"${model}","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":${chunks},"total_tokens":${12 + chunks}}}\n\n`);
+  res.write(
+    `data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1741569952,"model":"${model}","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":${chunks},"total_tokens":${12 + chunks}}}\n\n`,
+  );
   res.end('data: [DONE]\n\n');
 }
 

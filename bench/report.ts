@@ -84,7 +84,10 @@ const addedTtft = (report: Report, target: string) => report.precise[target].sse
 
 /** The headline: every target in one table, with ratios (JSON c16 / JSON c64 / SSE c16) to the bare passthrough and to Portkey. */
 function summary(report: Report): string {
-  const ratios = (target: string, baseline: string) => (report.targets.includes(baseline) ? ['json c16', 'json c64', 'sse c16'].map((scenario) => fixed(ratio(report, scenario, target, baseline))).join(' / ') : '-');
+  const ratios = (target: string, baseline: string) =>
+    report.targets.includes(baseline)
+      ? ['json c16', 'json c64', 'sse c16'].map((scenario) => fixed(ratio(report, scenario, target, baseline))).join(' / ')
+      : '-';
   const rows = report.targets.map((target) => {
     const slow = report.slowStreams.find((run) => run.target === target);
     return [
@@ -101,7 +104,21 @@ function summary(report: Report): string {
     ];
   });
   for (const [target, reason] of Object.entries(report.unavailable)) rows.push([target, `not run: ${reason}`, ...Array<string>(8).fill('-')]);
-  return table(['target', 'JSON c1 rps / added p50', 'JSON c16 rps', 'JSON c64 rps', 'SSE c16 streams/s / added TTFT p50', 'CPU µs/req (JSON c16)', 'peak RSS MiB', 'slow streams', '× bare (c16 / c64 / SSE)', '× Portkey (c16 / c64 / SSE)'], rows);
+  return table(
+    [
+      'target',
+      'JSON c1 rps / added p50',
+      'JSON c16 rps',
+      'JSON c64 rps',
+      'SSE c16 streams/s / added TTFT p50',
+      'CPU µs/req (JSON c16)',
+      'peak RSS MiB',
+      'slow streams',
+      '× bare (c16 / c64 / SSE)',
+      '× Portkey (c16 / c64 / SSE)',
+    ],
+    rows,
+  );
 }
 
 function details(report: Report): string {
@@ -149,11 +166,21 @@ export function printReport(report: Report): void {
   console.log(table(['target', 'json c1 p50', 'added', 'sse c1 TTFT p50', 'added', 'sse c16 TTFT p50', 'added', 'errors'], precise));
 
   console.log('\nStart-up (spawn to listening) and memory before the first request:\n');
-  console.log(table(['target', 'start-up ms', 'idle RSS MiB'], Object.entries(report.services).map(([target, service]) => [target, whole(service.startMs), whole(service.idleRssMiB)])));
+  console.log(
+    table(
+      ['target', 'start-up ms', 'idle RSS MiB'],
+      Object.entries(report.services).map(([target, service]) => [target, whole(service.startMs), whole(service.idleRssMiB)]),
+    ),
+  );
 
   if (report.slowStreams.length > 0) {
     console.log('\nConcurrent slow streams (20 chunks × 100 ms each, all open at once):\n');
-    console.log(table(['target', 'streams', 'completed', 'seconds', 'peak RSS MiB'], report.slowStreams.map((run) => [run.target, String(run.streams), String(run.completed), fixed(run.seconds, 1), whole(run.peakRssMiB)])));
+    console.log(
+      table(
+        ['target', 'streams', 'completed', 'seconds', 'peak RSS MiB'],
+        report.slowStreams.map((run) => [run.target, String(run.streams), String(run.completed), fixed(run.seconds, 1), whole(run.peakRssMiB)]),
+      ),
+    );
   }
   printTargets(report);
 }
@@ -179,7 +206,12 @@ function printTargets(report: Report): void {
     const peak = peakRss(report, target, 'json c64');
     checks.push([`${target}: peak RSS at c64 ≤ 160 MiB`, peak <= 160, `${whole(peak)} MiB`]);
     const slow = report.slowStreams.find((run) => run.target === target);
-    if (slow) checks.push([`${target}: ${slow.streams} slow streams ≤ 250 MiB, all complete`, slow.peakRssMiB <= 250 && slow.completed === slow.streams, `${whole(slow.peakRssMiB)} MiB, ${slow.completed}/${slow.streams}`]);
+    if (slow)
+      checks.push([
+        `${target}: ${slow.streams} slow streams ≤ 250 MiB, all complete`,
+        slow.peakRssMiB <= 250 && slow.completed === slow.streams,
+        `${whole(slow.peakRssMiB)} MiB, ${slow.completed}/${slow.streams}`,
+      ]);
   }
   if (report.targets.includes('switchyard-pg-redis')) {
     for (const scenario of ['json c16', 'json c64', 'sse c16']) {

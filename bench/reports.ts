@@ -14,7 +14,9 @@ import { getKey, listKeys } from '../src/db/keys-repo.ts';
 import { groupUsage, listUsage, usageTotals } from '../src/db/usage-repo.ts';
 import { seedUsage } from './seed-usage.ts';
 
-const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '5' }, 'no-pg': { type: 'boolean' } } });
+const { values: args } = parseArgs({
+  options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '5' }, 'no-pg': { type: 'boolean' } },
+});
 const ROWS = Number(args.rows);
 const RUNS = Number(args.runs);
 const TARGET_MS = 200;

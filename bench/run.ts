@@ -65,7 +65,8 @@ interface Target {
   headers: Record<string, string>;
 }
 
-const body = (model: string, stream = false) => JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello' }], max_tokens: 64, ...(stream ? { stream: true } : {}) });
+const body = (model: string, stream = false) =>
+  JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello' }], max_tokens: 64, ...(stream ? { stream: true } : {}) });
 
 /** Writes a gateway config for the benchmark and creates a metered key with the CLI, as a user would. */
 function prepareGateway(dir: string, name: string, upstream: string, variant: { pgUrl?: string; redis?: boolean }): { config: string; key: string } {
@@ -84,7 +85,11 @@ function prepareGateway(dir: string, name: string, upstream: string, variant: { 
       '',
     ].join('\n'),
   );
-  const created = spawnSync(process.execPath, [path.join(ROOT, 'bin/switchyard.mjs'), 'keys', 'create', '--name', 'bench', '--credits', '1000000', '--json', '--config', config], { encoding: 'utf8' });
+  const created = spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'bin/switchyard.mjs'), 'keys', 'create', '--name', 'bench', '--credits', '1000000', '--json', '--config', config],
+    { encoding: 'utf8' },
+  );
   if (created.status !== 0) throw new Error(`keys create failed: ${created.stderr}`);
   return { config, key: (JSON.parse(created.stdout) as { key: string }).key };
 }
@@ -102,7 +107,14 @@ async function cannon(target: Target, model: string, stream: boolean, connection
     duration: DURATION,
   });
   const cpuUsPerRequest = pid && result.requests.total > 0 ? ((cpuMs(pid) - cpuBefore) * 1000) / result.requests.total : undefined;
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts, peakRssMiB: rss?.stop(), cpuUsPerRequest };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx + result.timeouts,
+    peakRssMiB: rss?.stop(),
+    cpuUsPerRequest,
+  };
 }
 
 async function precise(target: Target, model: string, stream: boolean, concurrency: number, requests: number) {
@@ -121,7 +133,12 @@ async function freePort(): Promise<number> {
 
 /** Starts every target beside the mock; a peer that cannot run is recorded with the reason instead. */
 async function startTargets(dir: string, services: Service[], unavailable: Record<string, string>): Promise<{ mock: Service; targets: Target[] }> {
-  const scripts = await compileServers(path.join(ROOT, 'bench'), path.join(PEERS, 'build'), ['mock-upstream.ts', 'passthrough.ts', 'peers/express-proxy.ts', 'peers/express-json.ts']);
+  const scripts = await compileServers(path.join(ROOT, 'bench'), path.join(PEERS, 'build'), [
+    'mock-upstream.ts',
+    'passthrough.ts',
+    'peers/express-proxy.ts',
+    'peers/express-json.ts',
+  ]);
   const start = async (name: string, nodeArgs: string[], options: Parameters<typeof startService>[2] = {}) => {
     const service = await startService(name, nodeArgs, options);
     services.push(service);
@@ -143,7 +160,10 @@ async function startTargets(dir: string, services: Service[], unavailable: Recor
     if ('unavailable' in portkey) unavailable.portkey = portkey.unavailable;
     else {
       try {
-        const service = await start('portkey', [portkey.entry, `--port=${await freePort()}`, '--headless'], { env: { NODE_ENV: 'production' }, ready: /http:\/\/localhost:(\d+)/ });
+        const service = await start('portkey', [portkey.entry, `--port=${await freePort()}`, '--headless'], {
+          env: { NODE_ENV: 'production' },
+          ready: /http:\/\/localhost:(\d+)/,
+        });
         targets.push({ name: 'portkey', service, url: service.url, headers: portkeyHeaders(mock.url) });
       } catch (error) {
         unavailable.portkey = (error as Error).message;
@@ -189,8 +209,18 @@ async function main(): Promise<void> {
     const direct: Target = { name: 'direct', service: undefined, url: mock.url, headers: {} };
 
     for (const target of targets) {
-      for (const [model, stream] of [['bench-json', false], [SSE_MODEL, true]] as const) {
-        await autocannon({ url: `${target.url}/v1/chat/completions`, method: 'POST', body: body(model, stream), headers: { 'content-type': 'application/json', ...target.headers }, connections: 16, duration: 1 });
+      for (const [model, stream] of [
+        ['bench-json', false],
+        [SSE_MODEL, true],
+      ] as const) {
+        await autocannon({
+          url: `${target.url}/v1/chat/completions`,
+          method: 'POST',
+          body: body(model, stream),
+          headers: { 'content-type': 'application/json', ...target.headers },
+          connections: 16,
+          duration: 1,
+        });
       }
     }
 
@@ -239,7 +269,8 @@ async function main(): Promise<void> {
     }
     const streams = Number(args['slow-streams']);
     if (streams > 0) {
-      for (const target of targets) report.slowStreams.push({ target: target.name, ...(await slowStreams(target.url, target.headers, target.service!.child.pid!, streams)) });
+      for (const target of targets)
+        report.slowStreams.push({ target: target.name, ...(await slowStreams(target.url, target.headers, target.service!.child.pid!, streams)) });
     }
     report.totalSeconds = Math.round((Date.now() - started) / 1000);
     printReport(report);
@@ -280,7 +311,14 @@ async function dropPgDatabase(name: string): Promise<void> {
 }
 
 function machine(): Report['machine'] {
-  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}`, loadAverage: os.loadavg() };
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    loadAverage: os.loadavg(),
+  };
 }
 
 await main();

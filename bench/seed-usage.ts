@@ -87,13 +87,22 @@ export async function seedUsage(db: Db, options: SeedOptions, progress: (done: n
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { db: { type: 'string' }, rows: { type: 'string', default: '1000000' }, keys: { type: 'string', default: '50' }, days: { type: 'string', default: '30' } } });
+  const { values } = parseArgs({
+    options: {
+      db: { type: 'string' },
+      rows: { type: 'string', default: '1000000' },
+      keys: { type: 'string', default: '50' },
+      days: { type: 'string', default: '30' },
+    },
+  });
   const [client, ...rest] = (values.db ?? 'sqlite:./data/seeded.sqlite').split(':');
   const db = createDb({ client: client === 'pg' ? 'pg' : 'sqlite3', connection: rest.join(':') });
   try {
     await migrate(db);
     const started = performance.now();
-    await seedUsage(db, { rows: Number(values.rows), keys: Number(values.keys), days: Number(values.days), end: Date.now() }, (done) => process.stderr.write(`\r${done} rows`));
+    await seedUsage(db, { rows: Number(values.rows), keys: Number(values.keys), days: Number(values.days), end: Date.now() }, (done) =>
+      process.stderr.write(`\r${done} rows`),
+    );
     process.stderr.write(`\nseeded in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   } finally {
     await db.destroy();

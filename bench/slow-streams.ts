@@ -17,7 +17,14 @@ export async function slowStreams(url: string, headers: Record<string, string>, 
   const body = JSON.stringify({ model: 'bench-sse-20-100', messages: [{ role: 'user', content: 'Say hello slowly' }], max_tokens: 64, stream: true });
   const one = async (): Promise<boolean> => {
     try {
-      const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, headersTimeout: 60_000, bodyTimeout: 60_000 });
+      const response = await pool.request({
+        path: '/v1/chat/completions',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+        headersTimeout: 60_000,
+        bodyTimeout: 60_000,
+      });
       let tail = '';
       for await (const part of response.body) tail = (tail + part.toString()).slice(-64);
       return response.statusCode === 200 && tail.includes('data: [DONE]');

@@ -24,7 +24,10 @@ export async function up(knex: Knex): Promise<void> {
     table.index(['key_id', 'day']);
   });
   // Databases that already hold usage rows start with aggregates that match them.
-  const day = knex.client.config.client === 'pg' ? `to_char(to_timestamp(created_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')` : `strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')`;
+  const day =
+    knex.client.config.client === 'pg'
+      ? `to_char(to_timestamp(created_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')`
+      : `strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')`;
   await knex.raw(`INSERT INTO usage_daily (day, key_id, model, provider, requests, errors, prompt_tokens, completion_tokens, cost_micro, latency_ms_sum, ttft_ms_sum, ttft_count)
     SELECT ${day}, COALESCE(key_id, ''), COALESCE(model, ''), COALESCE(provider, ''), COUNT(*), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END),
       SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_micro), SUM(latency_ms), COALESCE(SUM(ttft_ms), 0), COUNT(ttft_ms)

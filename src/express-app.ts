@@ -146,7 +146,14 @@ export function createApp(deps: AppDeps): Express {
   routes.set('/health', ['GET']).set('/metrics', ['GET']);
 
   if (config.admin.token) {
-    const admin = adminRouter({ db: deps.db, token: config.admin.token, keyCache: deps.keyCache, jsonBody: body, providerViews: deps.providerViews, now: deps.now });
+    const admin = adminRouter({
+      db: deps.db,
+      token: config.admin.token,
+      keyCache: deps.keyCache,
+      jsonBody: body,
+      providerViews: deps.providerViews,
+      now: deps.now,
+    });
     app.use('/admin', security, routeLabel('admin'), admin);
     routes.set('/admin/keys', ['GET', 'POST']).set('/admin/usage', ['GET']).set('/admin/providers', ['GET']);
     app.use('/admin', security, routeLabel('admin'), dashboardAdminRouter({ db: deps.db, token: config.admin.token, registry: deps.registry, logger }));

@@ -24,7 +24,12 @@ export class GenAiMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.cost = new Counter({ name: 'switchyard_cost_usd_total', help: 'Spend in USD, by provider entry and model.', labelNames: ['provider', 'model'], registers });
+    this.cost = new Counter({
+      name: 'switchyard_cost_usd_total',
+      help: 'Spend in USD, by provider entry and model.',
+      labelNames: ['provider', 'model'],
+      registers,
+    });
     // Bucket boundaries are the ones the OpenTelemetry GenAI semantic conventions advise.
     this.tokens = new Histogram({
       name: 'gen_ai_client_token_usage',

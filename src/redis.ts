@@ -38,7 +38,10 @@ export async function connectRedis(url: string, logger: Logger): Promise<RedisHa
     async close() {
       if (!client.isOpen) return;
       // QUIT waits for a reply a reconnecting client may never get: after a short wait the socket is just dropped.
-      const quit = client.quit().then(() => true, () => false);
+      const quit = client.quit().then(
+        () => true,
+        () => false,
+      );
       const done = await Promise.race([quit, new Promise<boolean>((resolve) => setTimeout(resolve, 1000, false).unref())]);
       if (!done && client.isOpen) client.destroy();
     },

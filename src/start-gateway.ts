@@ -55,7 +55,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (redis) closers.unshift(() => redis.close());
     let draining = false;
     const metrics = new GatewayMetrics(() => metering.writer.pending);
-    const routing = startRouting({ config, registry, providers, logger, metrics, instanceId: metering.instanceId, clock: options.clock, sendCommand: redis?.sendCommand });
+    const routing = startRouting({
+      config,
+      registry,
+      providers,
+      logger,
+      metrics,
+      instanceId: metering.instanceId,
+      clock: options.clock,
+      sendCommand: redis?.sendCommand,
+    });
     // Before Redis closes: the last thing routing does is take this instance's counts out of the shared state.
     closers.unshift(() => routing.close());
     const deps: AppDeps = {
@@ -66,7 +75,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       registry,
       router: routing.router,
       providerViews: () => routing.views(),
-      meter: new Meter(metering.leases, priceBooks(config, providers), metering.writer, { now: options.clock, tokenLimiter: tokenLimiter(config.rate_limit, redis, logger, metrics) }),
+      meter: new Meter(metering.leases, priceBooks(config, providers), metering.writer, {
+        now: options.clock,
+        tokenLimiter: tokenLimiter(config.rate_limit, redis, logger, metrics),
+      }),
       writer: metering.writer,
       keyCache: new KeyCache(db, config.metering.key_cache_ttl_ms),
       catalog: new ModelCatalog(providers, logger),

@@ -12,7 +12,10 @@ const logDir = path.join(root, 'test-logs', suite);
 rmSync(logDir, { recursive: true, force: true });
 mkdirSync(logDir, { recursive: true });
 
-const specs = suite === 'faults' ? ['test/faults/**/*.test.ts', 'test/zz-log-scan.test.ts'] : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'plugins/*/test/**/*.test.ts', 'test/zz-log-scan.test.ts'];
+const specs =
+  suite === 'faults'
+    ? ['test/faults/**/*.test.ts', 'test/zz-log-scan.test.ts']
+    : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'plugins/*/test/**/*.test.ts', 'test/zz-log-scan.test.ts'];
 const faults = suite === 'faults';
 const args = [
   // The faults suite measures heap after a forced GC (fuzzer: memory back to baseline).

@@ -34,10 +34,22 @@ export function ensurePortkey(folder: string): PortkeyInstall {
   // --ignore-scripts: its postinstall runs patch-package for patches the published package does not ship.
   const install = spawnSync(
     'npm',
-    ['install', '--prefix', folder, '--save-exact', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', `@portkey-ai/gateway@${PORTKEY_VERSION}`, `@hono/node-server@${HONO_NODE_SERVER_VERSION}`],
+    [
+      'install',
+      '--prefix',
+      folder,
+      '--save-exact',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      '--loglevel=error',
+      `@portkey-ai/gateway@${PORTKEY_VERSION}`,
+      `@hono/node-server@${HONO_NODE_SERVER_VERSION}`,
+    ],
     { encoding: 'utf8', timeout: 300_000 },
   );
-  if (install.status !== 0 || !existsSync(entry)) return { unavailable: `npm install failed: ${(install.stderr || install.error?.message || '').trim().split('\n').slice(-2).join(' ')}` };
+  if (install.status !== 0 || !existsSync(entry))
+    return { unavailable: `npm install failed: ${(install.stderr || install.error?.message || '').trim().split('\n').slice(-2).join(' ')}` };
   const patched = patchHonoResponse(path.join(folder, 'node_modules/@hono/node-server/dist'));
   if (patched === 0) return { unavailable: `could not patch @hono/node-server (no "${PATCH_FROM}" in its dist): its streams would answer 500` };
   writeFileSync(marker, `@hono/node-server/dist: ${patched} files — Response(body, init) copies a Headers init (see bench/peers/portkey.ts)\n`);

@@ -53,7 +53,11 @@ export default definePlugin({
       async embeddings(request, call) {
         requireKey();
         if (request.dimensions != null) {
-          throw new InvalidRequestError("'dimensions' is not supported for Hugging Face embeddings: the model's own size is returned.", 'dimensions', 'unsupported_parameter');
+          throw new InvalidRequestError(
+            "'dimensions' is not supported for Hugging Face embeddings: the model's own size is returned.",
+            'dimensions',
+            'unsupported_parameter',
+          );
         }
         const inputs = featureInputs(request.input);
         // `//` makes the path absolute on the router's origin: the pipeline lives beside `/v1`, not under it.
@@ -88,7 +92,11 @@ export function toRouterChat(request: JsonObject): JsonObject {
 function featureInputs(input: unknown): string | string[] {
   if (typeof input === 'string') return input;
   if (Array.isArray(input) && input.every((entry) => typeof entry === 'string')) return input as string[];
-  throw new InvalidRequestError('Token-id inputs are not supported for Hugging Face embeddings: send the text as a string or an array of strings.', 'input', 'unsupported_parameter');
+  throw new InvalidRequestError(
+    'Token-id inputs are not supported for Hugging Face embeddings: send the text as a string or an array of strings.',
+    'input',
+    'unsupported_parameter',
+  );
 }
 
 /** Routing suffixes that choose among providers; the feature-extraction pipeline always runs on hf-inference. */
@@ -104,7 +112,11 @@ export function modelPath(model: string): string {
   if (colon > model.lastIndexOf('/')) {
     const suffix = model.slice(colon + 1);
     if (!POLICY_SUFFIXES.has(suffix)) {
-      throw new InvalidRequestError(`Hugging Face embeddings run on hf-inference; the provider suffix ':${suffix.slice(0, 50)}' cannot be honoured.`, 'model', 'invalid_model');
+      throw new InvalidRequestError(
+        `Hugging Face embeddings run on hf-inference; the provider suffix ':${suffix.slice(0, 50)}' cannot be honoured.`,
+        'model',
+        'invalid_model',
+      );
     }
     id = model.slice(0, colon);
   }
@@ -124,7 +136,9 @@ export function toEmbeddingList(answer: unknown, inputs: string | string[], mode
   if (!Array.isArray(inputs) && isVector(answer)) vectors = [answer];
   else if (Array.isArray(answer) && answer.length === expected && answer.every(isVector)) vectors = answer;
   if (!vectors) {
-    throw new UpstreamError(`${provider} answered feature-extraction with ${expected} input(s) in an unexpected shape (token-level output? use a sentence-embedding model)`);
+    throw new UpstreamError(
+      `${provider} answered feature-extraction with ${expected} input(s) in an unexpected shape (token-level output? use a sentence-embedding model)`,
+    );
   }
   return { object: 'list', data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })), model };
 }

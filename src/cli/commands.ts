@@ -78,7 +78,22 @@ function budgetCell(view: KeyView): string | null {
 
 function keysTable(views: readonly KeyView[]): string {
   return formatTable(
-    ['ID', 'NAME', 'PREFIX', 'BALANCE_USD', 'TRIAL_TOKENS', 'BUDGET_USD', 'BUDGET_RESETS', 'RPM', 'TPM', 'MODELS', 'EXPIRES', 'LAST_USED', 'REVOKED', 'CREATED'],
+    [
+      'ID',
+      'NAME',
+      'PREFIX',
+      'BALANCE_USD',
+      'TRIAL_TOKENS',
+      'BUDGET_USD',
+      'BUDGET_RESETS',
+      'RPM',
+      'TPM',
+      'MODELS',
+      'EXPIRES',
+      'LAST_USED',
+      'REVOKED',
+      'CREATED',
+    ],
     views.map((view) => [
       view.id,
       view.name,
@@ -154,7 +169,20 @@ export async function usageReport(db: Db, options: UsageOptions, print: Print): 
   print(
     formatTable(
       ['CREATED', 'REQUEST_ID', 'KEY', 'ENDPOINT', 'PROVIDER', 'MODEL', 'STATUS', 'PROMPT', 'COMPLETION', 'COST_USD', 'MS', 'EST'],
-      rows.map((r) => [r.created_at, r.request_id, r.key_id, r.endpoint, r.provider, r.model, r.status, r.prompt_tokens, r.completion_tokens, r.cost_usd.toFixed(6), r.latency_ms, r.estimated ? 'yes' : '']),
+      rows.map((r) => [
+        r.created_at,
+        r.request_id,
+        r.key_id,
+        r.endpoint,
+        r.provider,
+        r.model,
+        r.status,
+        r.prompt_tokens,
+        r.completion_tokens,
+        r.cost_usd.toFixed(6),
+        r.latency_ms,
+        r.estimated ? 'yes' : '',
+      ]),
     ),
   );
   const cost = rows.reduce((sum, row) => sum + row.cost_usd, 0);

@@ -16,7 +16,8 @@ const CLEAR = /^(none|off|null)$/i;
 function parseLimit(value: string, flag: string, max: number): number | null {
   if (CLEAR.test(value.trim())) return null;
   const number = Number(value);
-  if (value.trim() === '' || !Number.isInteger(number) || number <= 0 || number > max) throw new UsageError(`${flag} must be a whole number greater than 0 (or none), got '${value}'`);
+  if (value.trim() === '' || !Number.isInteger(number) || number <= 0 || number > max)
+    throw new UsageError(`${flag} must be a whole number greater than 0 (or none), got '${value}'`);
   return number;
 }
 
@@ -59,7 +60,10 @@ export function parseRpm(value: string): number | null {
 /** `--models GLOB,...`; `none` (or an empty list) lifts the restriction. */
 export function parseModels(value: string): string[] | null {
   if (CLEAR.test(value.trim())) return null;
-  const globs = value.split(',').map((glob) => glob.trim()).filter(Boolean);
+  const globs = value
+    .split(',')
+    .map((glob) => glob.trim())
+    .filter(Boolean);
   return globs.length > 0 ? globs : null;
 }
 
@@ -87,6 +91,7 @@ export function parseKeyUpdate(flags: KeyUpdateFlags, now: number = Date.now()):
   if (flags.budget !== undefined) update.budget_usd = parseBudget(flags.budget);
   if (flags.budgetPeriod !== undefined) update.budget_period = parseBudgetPeriod(flags.budgetPeriod);
   if (flags.expires !== undefined) update.expires_at = parseExpires(flags.expires, now);
-  if (Object.keys(update).length === 0) throw new UsageError('nothing to change: give at least one of --name, --rpm, --tpm, --models, --budget, --budget-period, --expires');
+  if (Object.keys(update).length === 0)
+    throw new UsageError('nothing to change: give at least one of --name, --rpm, --tpm, --models, --budget, --budget-period, --expires');
   return update;
 }

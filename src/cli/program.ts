@@ -126,11 +126,19 @@ function addKeyCommands(program: Command, output: CliOutput): void {
     )
     .addOption(new Option('--trial-tokens <tokens>', 'a trial allowance in tokens (prompt + completion) instead of money').argParser(wholeNumber(1)))
     .addOption(new Option('--rpm <requests>', 'requests per minute for this key (default: rate_limit.requests_per_window)').argParser(wholeNumber(1)))
-    .addOption(new Option('--tpm <tokens>', 'tokens per minute for this key (a request counts its hold when it starts, its real tokens once it ends)').argParser(argParser(parseTpm)))
+    .addOption(
+      new Option('--tpm <tokens>', 'tokens per minute for this key (a request counts its hold when it starts, its real tokens once it ends)').argParser(
+        argParser(parseTpm),
+      ),
+    )
     .addOption(new Option('--models <globs>', "comma-separated model globs the key may use, e.g. 'gpt-*,meta-llama/*'").argParser(globList))
     .addOption(new Option('--budget <usd>', 'the most the key may spend per budget period, in USD (any key, metered or not)').argParser(argParser(parseBudget)))
     .addOption(budgetPeriodOption('default month'))
-    .addOption(new Option('--expires <when>', 'the last day the key works (UTC), e.g. 2027-01-31, or a duration from now such as 30d').argParser(argParser(parseExpires)))
+    .addOption(
+      new Option('--expires <when>', 'the last day the key works (UTC), e.g. 2027-01-31, or a duration from now such as 30d').argParser(
+        argParser(parseExpires),
+      ),
+    )
     .addOption(jsonOption('one JSON object with id, key, name, balance_usd, …'))
     .addOption(configOption())
     .addHelpText(
@@ -174,7 +182,11 @@ function addKeyCommands(program: Command, output: CliOutput): void {
   keys
     .command('list')
     .description('list every key with its balance (never the secret)')
-    .addOption(jsonOption('an array of objects: id, name, prefix, balance_usd, trial_tokens_remaining, rpm, tpm, models, budget_usd, budget_period, budget_spent_usd, budget_resets_at, expires_at, last_used_at, revoked, created_at'))
+    .addOption(
+      jsonOption(
+        'an array of objects: id, name, prefix, balance_usd, trial_tokens_remaining, rpm, tpm, models, budget_usd, budget_period, budget_spent_usd, budget_resets_at, expires_at, last_used_at, revoked, created_at',
+      ),
+    )
     .addOption(configOption())
     .addHelpText('after', examples('keys list', 'keys list --json'))
     .action((options: { json?: boolean; config?: string }) =>
@@ -211,10 +223,15 @@ function addUsageCommands(program: Command, output: CliOutput): void {
     .addOption(new Option('--since <iso>', 'only requests from this ISO date or time on, e.g. 2026-12-01 or 2026-12-01T09:00:00Z').argParser(isoTime))
     .addOption(new Option('--until <iso>', 'only requests before this ISO date or time (to page back past --limit)').argParser(isoTime))
     .addOption(new Option('--limit <rows>', 'at most this many rows, newest first (default 100)').argParser(wholeNumber(1)))
-    .addOption(new Option('--group-by <what>', 'totals per model, day or key (with key names) instead of one row per request').argParser(oneOf('model', 'day', 'key')))
+    .addOption(
+      new Option('--group-by <what>', 'totals per model, day or key (with key names) instead of one row per request').argParser(oneOf('model', 'day', 'key')),
+    )
     .addOption(jsonOption('an array: one object per request, or per group'))
     .addOption(configOption())
-    .addHelpText('after', examples('usage --key key_0A1b2C3d4E5f6G --since 2026-12-01', 'usage --limit 20 --until 2026-12-01T09:00:00Z', 'usage --group-by key --json'))
+    .addHelpText(
+      'after',
+      examples('usage --key key_0A1b2C3d4E5f6G --since 2026-12-01', 'usage --limit 20 --until 2026-12-01T09:00:00Z', 'usage --group-by key --json'),
+    )
     .action((options: UsageOptions & { config?: string }) =>
       withDatabase(options.config, output, async (db) => (await import('./commands.ts')).usageReport(db, options, output.print)),
     );

@@ -18,7 +18,9 @@ export async function providersReport(config: Config, options: ProvidersOptions,
   try {
     response = await fetch(`${base}/admin/providers`, { headers: { authorization: `Bearer ${config.admin.token}` }, signal: AbortSignal.timeout(10_000) });
   } catch (error) {
-    throw new Error(`cannot reach the gateway at ${base}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+    throw new Error(
+      `cannot reach the gateway at ${base}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`,
+    );
   }
   if (response.status !== 200) throw new Error(`${base}/admin/providers answered HTTP ${response.status}`);
   const views = ((await response.json()) as { data: ProviderView[] }).data;

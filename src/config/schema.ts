@@ -28,13 +28,19 @@ export const providerEntrySchema = z.looseObject({
 });
 
 const fallbackTarget = z.union([
-  z.string().min(1).transform((provider) => ({ provider, model: undefined as string | undefined })),
+  z
+    .string()
+    .min(1)
+    .transform((provider) => ({ provider, model: undefined as string | undefined })),
   z.strictObject({ provider: z.string().min(1), model: z.string().min(1).optional() }),
 ]);
 
 /** One place a routing rule may send a request: a provider entry, its share of traffic, and the model name it knows. */
 const routingTarget = z.union([
-  z.string().min(1).transform((provider) => ({ provider, weight: 1, model: undefined as string | undefined })),
+  z
+    .string()
+    .min(1)
+    .transform((provider) => ({ provider, weight: 1, model: undefined as string | undefined })),
   z.strictObject({
     provider: z.string().min(1),
     weight: decimal(0.000001, 1_000_000, 'a share of traffic').default(1),

@@ -45,7 +45,12 @@ function statementFor(spec: BulkTable, postgres: boolean): string {
 }
 
 /** Inserts the rows; with `returning`, answers that column of the rows really inserted (conflicts skipped). */
-export async function bulkInsert<T extends object = Record<string, unknown>>(db: Queryable, spec: BulkTable, rows: readonly object[], returning?: string): Promise<T[]> {
+export async function bulkInsert<T extends object = Record<string, unknown>>(
+  db: Queryable,
+  spec: BulkTable,
+  rows: readonly object[],
+  returning?: string,
+): Promise<T[]> {
   if (rows.length === 0) return [];
   const postgres = (db as Knex).client.config.client === 'pg';
   const sql = statementFor(spec, postgres) + (returning ? ` RETURNING ${returning}` : '');

@@ -24,9 +24,14 @@ export async function budgetStates(db: Queryable, keys: readonly BudgetedKey[], 
   if (budgeted.length === 0) return states;
   const periods = BUDGET_PERIODS.map((kind) => budgetPeriodAt(kind, now).id);
   const used = new Map<string, number>();
-  for (const row of await db('budget_usage').select('key_id', 'period', 'used_micro').whereIn('period', periods)) used.set(`${row.key_id} ${row.period}`, Number(row.used_micro));
+  for (const row of await db('budget_usage').select('key_id', 'period', 'used_micro').whereIn('period', periods))
+    used.set(`${row.key_id} ${row.period}`, Number(row.used_micro));
   const held = new Map<string, number>();
-  const leases = (await db('reservations').select('key_id', 'budget_period').sum({ held: 'amount_micro' }).whereIn('budget_period', periods).groupBy('key_id', 'budget_period')) as { key_id: string; budget_period: string; held: number | string }[];
+  const leases = (await db('reservations')
+    .select('key_id', 'budget_period')
+    .sum({ held: 'amount_micro' })
+    .whereIn('budget_period', periods)
+    .groupBy('key_id', 'budget_period')) as { key_id: string; budget_period: string; held: number | string }[];
   for (const row of leases) held.set(`${row.key_id} ${row.budget_period}`, Number(row.held));
   for (const key of budgeted) {
     const period = budgetPeriodAt(key.budgetPeriod!, now);

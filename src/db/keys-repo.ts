@@ -210,7 +210,10 @@ export async function createKey(db: Queryable, input: KeyCreateInput, now = Date
 function selectKeys(db: Queryable) {
   return db<KeyRow>('api_keys').select(
     'api_keys.*',
-    db.raw('(SELECT COALESCE(SUM(amount_micro), 0) FROM reservations WHERE reservations.key_id = api_keys.id AND reservations.from_balance = ?) AS leased_micro', [true]),
+    db.raw(
+      '(SELECT COALESCE(SUM(amount_micro), 0) FROM reservations WHERE reservations.key_id = api_keys.id AND reservations.from_balance = ?) AS leased_micro',
+      [true],
+    ),
     db.raw('(SELECT COALESCE(SUM(tokens), 0) FROM reservations WHERE reservations.key_id = api_keys.id) AS leased_tokens'),
     db.raw('(SELECT MAX(created_at) FROM usage WHERE usage.key_id = api_keys.id) AS last_used_at'),
   );
@@ -276,7 +279,10 @@ export async function addCredits(db: Queryable, id: string, usd: number): Promis
   const micro = usdToMicro(usd);
   if (micro <= 0) throw new RangeError('credits must be at least one micro-dollar (0.000001 USD)');
   return db.transaction(async (trx) => {
-    const changed = await rows<{ id: string }>(trx, 'UPDATE api_keys SET balance_micro = COALESCE(balance_micro, 0) + ? WHERE id = ? RETURNING id', [micro, id]);
+    const changed = await rows<{ id: string }>(trx, 'UPDATE api_keys SET balance_micro = COALESCE(balance_micro, 0) + ? WHERE id = ? RETURNING id', [
+      micro,
+      id,
+    ]);
     if (changed.length === 0) return undefined;
     await trx('credit_ledger').insert({ key_id: id, kind: 'grant', amount_micro: micro, created_at: Date.now() });
     return getKey(trx, id);

@@ -67,7 +67,9 @@ export function knexConfig(options: DatabaseOptions, logger?: DbLogger): Knex.Co
       min: 1,
       max: 1,
       afterCreate: (conn: { exec(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, conn: unknown) => void) => {
-        conn.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${busy}; PRAGMA foreign_keys = ON;`, (error) => done(error, conn));
+        conn.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = ${busy}; PRAGMA foreign_keys = ON;`, (error) =>
+          done(error, conn),
+        );
       },
     },
     acquireConnectionTimeout: busy * 2,

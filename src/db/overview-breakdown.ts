@@ -50,7 +50,14 @@ function rowOf(sum: SumRow): BreakdownRow {
 async function grouped(db: Queryable, column: 'key_id' | 'model', firstDay: string): Promise<SumRow[]> {
   return (await db('usage_daily')
     .select({ grp: column })
-    .sum({ requests: 'requests', errors: 'errors', cost_micro: 'cost_micro', latency_ms_sum: 'latency_ms_sum', ttft_ms_sum: 'ttft_ms_sum', ttft_count: 'ttft_count' })
+    .sum({
+      requests: 'requests',
+      errors: 'errors',
+      cost_micro: 'cost_micro',
+      latency_ms_sum: 'latency_ms_sum',
+      ttft_ms_sum: 'ttft_ms_sum',
+      ttft_count: 'ttft_count',
+    })
     .where('day', '>=', firstDay)
     .groupBy(column)
     .orderByRaw('SUM(cost_micro) DESC, SUM(requests) DESC')

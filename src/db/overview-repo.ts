@@ -114,7 +114,11 @@ export async function spendPerDay(db: Queryable, days: string[], keyId?: string)
     const micro = Number(row.cost_micro);
     if (i === undefined || micro === 0) continue;
     const label = named.has(row.model) ? row.model || '(none)' : 'other';
-    if (!series.has(label)) series.set(label, days.map(() => 0));
+    if (!series.has(label))
+      series.set(
+        label,
+        days.map(() => 0),
+      );
     series.get(label)![i] += micro;
   }
   return { days, series: [...series.entries()].map(([model, micro]) => ({ model, cost_usd: micro.map(microToUsd) })) };
@@ -146,10 +150,14 @@ function requestsPerHour(found: HourRow[], firstHour: number, lastHour: number):
 
 /** The sums of hourly aggregates: the last 24 h are the current hour and the 23 before it. */
 function hourTotals(found: HourRow[]): Totals {
-  const sum = (pick: (row: HourRow) => number | string, only: (row: HourRow) => boolean = () => true) => found.filter(only).reduce((total, row) => total + Number(pick(row)), 0);
+  const sum = (pick: (row: HourRow) => number | string, only: (row: HourRow) => boolean = () => true) =>
+    found.filter(only).reduce((total, row) => total + Number(pick(row)), 0);
   return totalsOf({
     requests: sum((row) => row.requests),
-    errors: sum((row) => row.requests, (row) => Number(row.status_class) >= 4),
+    errors: sum(
+      (row) => row.requests,
+      (row) => Number(row.status_class) >= 4,
+    ),
     prompt_tokens: sum((row) => row.prompt_tokens),
     completion_tokens: sum((row) => row.completion_tokens),
     cost_micro: sum((row) => row.cost_micro),
@@ -177,7 +185,9 @@ export async function overview(db: Queryable, range: OverviewRange, now = Date.n
   const since = range === '24h' ? firstHour * HOUR_MS : firstDay;
   const days = daysFrom(firstDay, now);
   const [hourly, sample, spend, byGroup] = await Promise.all([
-    db('usage_hourly').select('hour', 'status_class', 'requests', 'prompt_tokens', 'completion_tokens', 'cost_micro').where('hour', '>=', firstHour) as Promise<HourRow[]>,
+    db('usage_hourly').select('hour', 'status_class', 'requests', 'prompt_tokens', 'completion_tokens', 'cost_micro').where('hour', '>=', firstHour) as Promise<
+      HourRow[]
+    >,
     medians(db, since),
     spendPerDay(db, days),
     breakdown(db, days[0]),

@@ -13,6 +13,14 @@ export async function rows<T>(db: Queryable, sql: string, bindings: readonly Kne
 export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : '';
-  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|57P0[1-3]|08\d{3}|53300|SQLITE_(BUSY|CANTOPEN|IOERR|READONLY|LOCKED|FULL|CORRUPT|NOTADB|PERM))/.test(code)) return true;
-  return /Timeout acquiring a connection|Connection terminated|connection is closed|Client has encountered a connection error|read ECONNRESET|SQLITE_(BUSY|CANTOPEN|IOERR|READONLY)/i.test(message);
+  if (
+    typeof code === 'string' &&
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|57P0[1-3]|08\d{3}|53300|SQLITE_(BUSY|CANTOPEN|IOERR|READONLY|LOCKED|FULL|CORRUPT|NOTADB|PERM))/.test(
+      code,
+    )
+  )
+    return true;
+  return /Timeout acquiring a connection|Connection terminated|connection is closed|Client has encountered a connection error|read ECONNRESET|SQLITE_(BUSY|CANTOPEN|IOERR|READONLY)/i.test(
+    message,
+  );
 }

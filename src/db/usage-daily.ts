@@ -52,7 +52,20 @@ export function dailyAggregates(usageRows: readonly UsageRow[]): UsageDailyRow[]
     const id = JSON.stringify([day, keyId, model, provider]);
     let sum = groups.get(id);
     if (!sum) {
-      sum = { day, key_id: keyId, model, provider, requests: 0, errors: 0, prompt_tokens: 0, completion_tokens: 0, cost_micro: 0, latency_ms_sum: 0, ttft_ms_sum: 0, ttft_count: 0 };
+      sum = {
+        day,
+        key_id: keyId,
+        model,
+        provider,
+        requests: 0,
+        errors: 0,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        cost_micro: 0,
+        latency_ms_sum: 0,
+        ttft_ms_sum: 0,
+        ttft_count: 0,
+      };
       groups.set(id, sum);
     }
     sum.requests++;

@@ -20,11 +20,17 @@ export const usageFilterSchema = z.strictObject({
   key_id: z.string().max(64).optional(),
   model: z.string().max(300).optional(),
   provider: z.string().max(100).optional(),
-  status: z.string().regex(/^([2-5]xx|error|\d{3})$/, "use 2xx, 3xx, 4xx, 5xx, error or a status code such as 429").optional(),
+  status: z
+    .string()
+    .regex(/^([2-5]xx|error|\d{3})$/, 'use 2xx, 3xx, 4xx, 5xx, error or a status code such as 429')
+    .optional(),
   since: instant.optional(),
   until: instant.optional(),
   /** The `next_before` of the previous page. */
-  before: z.string().regex(/^\d{1,15}\.\d{1,18}$/, 'use the next_before of the previous page').optional(),
+  before: z
+    .string()
+    .regex(/^\d{1,15}\.\d{1,18}$/, 'use the next_before of the previous page')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 export type UsageFilterQuery = z.output<typeof usageFilterSchema>;
@@ -56,7 +62,24 @@ interface DbRow extends Omit<UsagePageRow, 'cost_usd' | 'created_at' | 'stream' 
   stream: boolean | number;
 }
 
-const COLUMNS = ['id', 'request_id', 'key_id', 'endpoint', 'provider', 'model', 'status', 'error_code', 'prompt_tokens', 'completion_tokens', 'cost_micro', 'latency_ms', 'ttft_ms', 'stream', 'attempts', 'created_at'];
+const COLUMNS = [
+  'id',
+  'request_id',
+  'key_id',
+  'endpoint',
+  'provider',
+  'model',
+  'status',
+  'error_code',
+  'prompt_tokens',
+  'completion_tokens',
+  'cost_micro',
+  'latency_ms',
+  'ttft_ms',
+  'stream',
+  'attempts',
+  'created_at',
+];
 
 function epoch(value: string, end: boolean): number {
   if (isoDate.test(value)) return Date.parse(`${value}T00:00:00Z`) + (end ? DAY_MS : 0);
@@ -97,7 +120,13 @@ async function statusWindow(db: Queryable, filter: Omit<UsageFilterQuery, 'limit
   if (!classes || filter.key_id || filter.model || filter.provider) return undefined;
   const top = Math.min(filter.before ? Number(filter.before.split('.')[0]) : Infinity, filter.until ? epoch(filter.until, true) : Infinity, Date.now());
   const topHour = Math.floor(top / HOUR_MS);
-  const query = db('usage_hourly').select('hour').sum({ requests: 'requests' }).whereIn('status_class', classes).where('hour', '<', topHour).groupBy('hour').orderBy('hour', 'desc');
+  const query = db('usage_hourly')
+    .select('hour')
+    .sum({ requests: 'requests' })
+    .whereIn('status_class', classes)
+    .where('hour', '<', topHour)
+    .groupBy('hour')
+    .orderBy('hour', 'desc');
   if (filter.since) query.where('hour', '>=', Math.floor(epoch(filter.since, false) / HOUR_MS));
   let counted = 0;
   let earliest = topHour;
@@ -123,7 +152,13 @@ function toView(row: DbRow): UsagePageRow {
 /** One page, newest first, and the cursor of the next (null on the last page). */
 export async function usagePage(db: Queryable, filter: UsageFilterQuery): Promise<{ data: UsagePageRow[]; next_before: string | null }> {
   // One row more than asked tells whether another page exists without a COUNT over the whole filter.
-  const query = applyUsageFilter(db, filter).select(COLUMNS).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(filter.limit + 1);
+  const query = applyUsageFilter(db, filter)
+    .select(COLUMNS)
+    .orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(filter.limit + 1);
   const window = await statusWindow(db, filter, filter.limit + 1);
   if (window !== undefined) query.where('created_at', '>=', window);
   const found = (await query) as DbRow[];
@@ -132,7 +167,24 @@ export async function usagePage(db: Queryable, filter: UsageFilterQuery): Promis
   return { data: data.map(toView), next_before: found.length > filter.limit ? `${Number(last.created_at)}.${Number(last.id)}` : null };
 }
 
-export const CSV_COLUMNS = ['created_at', 'request_id', 'key_id', 'key_name', 'endpoint', 'provider', 'model', 'status', 'error_code', 'prompt_tokens', 'completion_tokens', 'cost_usd', 'latency_ms', 'ttft_ms', 'stream', 'attempts'] as const;
+export const CSV_COLUMNS = [
+  'created_at',
+  'request_id',
+  'key_id',
+  'key_name',
+  'endpoint',
+  'provider',
+  'model',
+  'status',
+  'error_code',
+  'prompt_tokens',
+  'completion_tokens',
+  'cost_usd',
+  'latency_ms',
+  'ttft_ms',
+  'stream',
+  'attempts',
+] as const;
 
 /** RFC 4180 quoting, and a leading quote on text a spreadsheet would run as a formula (a model id is client input). */
 export function csvCell(value: unknown): string {
@@ -143,13 +195,20 @@ export function csvCell(value: unknown): string {
 }
 
 /** Every row of a filter as CSV lines, newest first, read a page at a time so memory stays flat. */
-export async function* usageCsv(db: Queryable, filter: Omit<UsageFilterQuery, 'limit' | 'before'>, keyNames: ReadonlyMap<string, string>, maxRows: number): AsyncGenerator<string> {
+export async function* usageCsv(
+  db: Queryable,
+  filter: Omit<UsageFilterQuery, 'limit' | 'before'>,
+  keyNames: ReadonlyMap<string, string>,
+  maxRows: number,
+): AsyncGenerator<string> {
   yield `${CSV_COLUMNS.join(',')}\r\n`;
   let before: string | undefined;
   let sent = 0;
   while (sent < maxRows) {
     const page = await usagePage(db, { ...filter, before, limit: Math.min(500, maxRows - sent) });
-    const lines = page.data.map((row) => CSV_COLUMNS.map((column) => csvCell(column === 'key_name' ? (row.key_id ? keyNames.get(row.key_id) : '') : row[column])).join(','));
+    const lines = page.data.map((row) =>
+      CSV_COLUMNS.map((column) => csvCell(column === 'key_name' ? (row.key_id ? keyNames.get(row.key_id) : '') : row[column])).join(','),
+    );
     if (lines.length > 0) yield `${lines.join('\r\n')}\r\n`;
     sent += page.data.length;
     if (page.next_before === null) return;

@@ -49,7 +49,24 @@ function filtered(db: Queryable, filter: UsageFilter) {
 /** Rows newest first, at most `limit` (default 100). */
 export async function listUsage(db: Queryable, filter: UsageFilter): Promise<UsageView[]> {
   const found: UsageDbRow[] = await filtered(db, filter)
-    .select('request_id', 'key_id', 'endpoint', 'provider', 'model', 'prompt_tokens', 'completion_tokens', 'cost_micro', 'status', 'error_code', 'latency_ms', 'ttft_ms', 'stream', 'estimated', 'attempts', 'created_at')
+    .select(
+      'request_id',
+      'key_id',
+      'endpoint',
+      'provider',
+      'model',
+      'prompt_tokens',
+      'completion_tokens',
+      'cost_micro',
+      'status',
+      'error_code',
+      'latency_ms',
+      'ttft_ms',
+      'stream',
+      'estimated',
+      'attempts',
+      'created_at',
+    )
     // The created_at index (alone or after key_id) gives this order without sorting; equal times come newest id first.
     .orderBy('created_at', 'desc')
     .limit(filter.limit ?? DEFAULT_USAGE_LIMIT);
@@ -72,7 +89,12 @@ const GROUPS: Record<UsageGroupBy, { daily: string; rows: string }> = {
   day: { daily: 'day', rows: '(created_at / 86400000)' },
 };
 
-const DAILY_SUMS = ['SUM(requests) AS requests', 'SUM(prompt_tokens) AS prompt_tokens', 'SUM(completion_tokens) AS completion_tokens', 'SUM(cost_micro) AS cost_micro'];
+const DAILY_SUMS = [
+  'SUM(requests) AS requests',
+  'SUM(prompt_tokens) AS prompt_tokens',
+  'SUM(completion_tokens) AS completion_tokens',
+  'SUM(cost_micro) AS cost_micro',
+];
 
 /** Splits [since, until) into whole UTC days (for the aggregates) and the partial days at its ends (for the rows). */
 function splitRange(filter: UsageFilter): { days: { from?: string; to?: string } | undefined; edges: { since?: number; until?: number }[] } {
@@ -119,7 +141,9 @@ export async function groupUsage(db: Queryable, filter: UsageFilter, groupBy: Us
     const sum = merged.get(group);
     merged.set(group, sum ? addTotals(sum, totals) : totals);
   }
-  const groups = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([group, totals]) => ({ group: group === '' ? null : group, ...totals }));
+  const groups = [...merged.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([group, totals]) => ({ group: group === '' ? null : group, ...totals }));
   return groupBy === 'key' ? withKeyNames(db, groups) : groups;
 }
 
@@ -128,7 +152,10 @@ async function withKeyNames(db: Queryable, groups: UsageGroup[]): Promise<UsageG
   const ids = groups.flatMap((group) => (group.group === null ? [] : [group.group]));
   const names = new Map<string, string>();
   for (let i = 0; i < ids.length; i += 500) {
-    for (const key of await db('api_keys').select('id', 'name').whereIn('id', ids.slice(i, i + 500))) names.set(key.id, key.name);
+    for (const key of await db('api_keys')
+      .select('id', 'name')
+      .whereIn('id', ids.slice(i, i + 500)))
+      names.set(key.id, key.name);
   }
   return groups.map((group) => ({ group: group.group, name: group.group === null ? null : (names.get(group.group) ?? null), ...totalsOnly(group) }));
 }
@@ -179,6 +206,9 @@ export interface UsageTotals {
 
 /** A key's totals since it was created, from its daily aggregates. */
 export async function usageTotals(db: Queryable, keyId: string): Promise<UsageTotals> {
-  const row = (await db('usage_daily').where('key_id', keyId).select(DAILY_SUMS.map((sum) => db.raw(sum))).first()) as TotalsRow;
+  const row = (await db('usage_daily')
+    .where('key_id', keyId)
+    .select(DAILY_SUMS.map((sum) => db.raw(sum)))
+    .first()) as TotalsRow;
   return totalsOf(row);
 }

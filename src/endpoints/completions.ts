@@ -101,7 +101,12 @@ async function completeViaChat(target: Target, body: JsonObject, call: Operation
     // servers ignore `n`, so this fails the same way every time: a 400 naming `n`, which SDKs do not retry (each
     // retry would be charged again) and routing does not hold against the provider entry.
     const got = chatChoices(answers[short]).length;
-    const error = new UpstreamRequestError(400, `${name} answered ${got} choice${got === 1 ? '' : 's'} where n=${n} were asked: this model's server does not honour 'n'; send n: 1 and repeat the request instead.`, 'unsupported_parameter', 'n');
+    const error = new UpstreamRequestError(
+      400,
+      `${name} answered ${got} choice${got === 1 ? '' : 's'} where n=${n} were asked: this model's server does not honour 'n'; send n: 1 and repeat the request instead.`,
+      'unsupported_parameter',
+      'n',
+    );
     throw new PartialUsageError(error, usage, target);
   }
   const answer = fromChatAnswers(answers, n, body.model);
@@ -124,7 +129,9 @@ function chatCallUsage(answer: JsonObject, request: JsonObject): TokenUsage {
   if (usage && typeof usage.prompt_tokens === 'number' && typeof usage.completion_tokens === 'number') {
     return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, estimated: false };
   }
-  const text = chatChoices(answer).map((choice) => messageText(choice?.message)).join('');
+  const text = chatChoices(answer)
+    .map((choice) => messageText(choice?.message))
+    .join('');
   return { promptTokens: countChatPromptTokens(request), completionTokens: countTextTokens(text), estimated: true };
 }
 

@@ -15,12 +15,7 @@ const token = z.number().int().min(0);
 export const embeddingsSchema = z.looseObject({
   model: z.string().min(1).max(512),
   input: z.union(
-    [
-      z.string().min(1),
-      z.array(z.string().min(1)).min(1).max(MAX_INPUTS),
-      z.array(token).min(1),
-      z.array(z.array(token).min(1)).min(1).max(MAX_INPUTS),
-    ],
+    [z.string().min(1), z.array(z.string().min(1)).min(1).max(MAX_INPUTS), z.array(token).min(1), z.array(z.array(token).min(1)).min(1).max(MAX_INPUTS)],
     { error: 'expected a non-empty string, an array of non-empty strings, an array of token ids, or an array of such arrays.' },
   ),
   encoding_format: z.enum(['float', 'base64']).nullish(),

@@ -39,7 +39,10 @@ const content = z.union([z.string(), z.array(z.looseObject({ type: z.string() })
 export const countTokensSchema = z.looseObject({
   model: z.string().min(1).max(512),
   // `system` entries inside `messages` are what Claude Code sends after a user turn.
-  messages: z.array(z.looseObject({ role: z.enum(['user', 'assistant', 'system']), content })).min(1).max(10_000),
+  messages: z
+    .array(z.looseObject({ role: z.enum(['user', 'assistant', 'system']), content }))
+    .min(1)
+    .max(10_000),
   system: content.nullish(),
   tools: z.array(z.looseObject({ name: z.string().min(1).max(512) })).nullish(),
   provider: z.unknown().optional(),

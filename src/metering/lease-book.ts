@@ -86,7 +86,9 @@ export class LeaseBook {
   }
 
   private leaseIdOf(keyId: string, scope: LeaseScope): string {
-    return scope.budgetPeriod === null && scope.fromBalance ? `${this.instanceId}:${keyId}` : `${this.instanceId}:${keyId}:${scope.fromBalance ? 'b' : 'u'}${scope.budgetPeriod ?? ''}`;
+    return scope.budgetPeriod === null && scope.fromBalance
+      ? `${this.instanceId}:${keyId}`
+      : `${this.instanceId}:${keyId}:${scope.fromBalance ? 'b' : 'u'}${scope.budgetPeriod ?? ''}`;
   }
 
   /** The lease of a key in a scope; its id names the scope, so a new period (or a key gaining credits) is a new lease. */
@@ -94,7 +96,21 @@ export class LeaseBook {
     const id = this.leaseIdOf(keyId, scope);
     let lease = this.leases.get(id);
     if (!lease) {
-      lease = { id, keyId, instanceId: this.instanceId, ...scope, leasedMicro: 0, leasedTokens: 0, heldMicro: 0, heldTokens: 0, owedMicro: 0, owedTokens: 0, lastActive: Date.now(), grownAt: 0, busy: undefined };
+      lease = {
+        id,
+        keyId,
+        instanceId: this.instanceId,
+        ...scope,
+        leasedMicro: 0,
+        leasedTokens: 0,
+        heldMicro: 0,
+        heldTokens: 0,
+        owedMicro: 0,
+        owedTokens: 0,
+        lastActive: Date.now(),
+        grownAt: 0,
+        busy: undefined,
+      };
       this.leases.set(id, lease);
     }
     return lease;
@@ -107,7 +123,10 @@ export class LeaseBook {
     const extraMicro = Math.max(micro * this.options.prefetch, lease.heldMicro);
     const extraTokens = Math.max(tokens * this.options.prefetch, lease.heldTokens);
     try {
-      for (const [addMicro, addTokens] of [[shortMicro + extraMicro, shortTokens + extraTokens], [shortMicro, shortTokens]]) {
+      for (const [addMicro, addTokens] of [
+        [shortMicro + extraMicro, shortTokens + extraTokens],
+        [shortMicro, shortTokens],
+      ]) {
         if (await growLease(this.db, lease, addMicro, addTokens, this.options.ttlMs)) {
           lease.grownAt = Date.now();
           lease.leasedMicro += addMicro;
@@ -116,7 +135,9 @@ export class LeaseBook {
         }
       }
     } catch (error) {
-      throw new ServiceUnavailableError(isConnectionError(error) ? 'The gateway database is unavailable; try again shortly.' : 'The gateway could not reserve credits; try again shortly.');
+      throw new ServiceUnavailableError(
+        isConnectionError(error) ? 'The gateway database is unavailable; try again shortly.' : 'The gateway could not reserve credits; try again shortly.',
+      );
     }
     throw await refusal(this.db, lease, micro, tokens, available(lease, 'Micro'), available(lease, 'Tokens')).catch((error: unknown) => {
       if (error instanceof GatewayError) return error;

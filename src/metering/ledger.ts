@@ -40,7 +40,13 @@ export interface Settlement extends LeaseScope {
 
 const LEDGER_TABLE: BulkTable = {
   table: 'credit_ledger',
-  columns: [['key_id', 'text'], ['kind', 'text'], ['amount_micro', 'bigint'], ['request_id', 'text'], ['created_at', 'bigint']],
+  columns: [
+    ['key_id', 'text'],
+    ['kind', 'text'],
+    ['amount_micro', 'bigint'],
+    ['request_id', 'text'],
+    ['created_at', 'bigint'],
+  ],
 };
 
 const TAKE = `UPDATE api_keys SET balance_micro = balance_micro - ?, trial_tokens = trial_tokens - ?
@@ -48,7 +54,9 @@ const TAKE = `UPDATE api_keys SET balance_micro = balance_micro - ?, trial_token
   RETURNING id`;
 
 /** Adds to the lease row, creating it if needed; `source` gives the nine values (VALUES, or a SELECT). */
-const addToLease = (source: string): string => `INSERT INTO reservations (id, key_id, amount_micro, tokens, instance_id, expires_at, created_at, budget_period, from_balance)
+const addToLease = (
+  source: string,
+): string => `INSERT INTO reservations (id, key_id, amount_micro, tokens, instance_id, expires_at, created_at, budget_period, from_balance)
   ${source}
   ON CONFLICT (id) DO UPDATE SET amount_micro = reservations.amount_micro + excluded.amount_micro,
     tokens = reservations.tokens + excluded.tokens, expires_at = excluded.expires_at`;
@@ -113,7 +121,11 @@ interface ReleasedLease {
 /** Gives a lease back to its key's balance (and budget period) and deletes it. */
 export async function returnLease(db: Db, lease: LeaseRef): Promise<void> {
   await db.transaction(async (trx) => {
-    const released = await rows<ReleasedLease>(trx, 'DELETE FROM reservations WHERE id = ? RETURNING key_id, amount_micro, tokens, budget_period, from_balance', [lease.id]);
+    const released = await rows<ReleasedLease>(
+      trx,
+      'DELETE FROM reservations WHERE id = ? RETURNING key_id, amount_micro, tokens, budget_period, from_balance',
+      [lease.id],
+    );
     await refund(trx, released);
   });
 }
@@ -151,7 +163,9 @@ export async function refusal(db: Db, lease: LeaseRef, micro: number, tokens: nu
   const key = await db('api_keys').select('balance_micro', 'trial_tokens', 'revoked', 'budget_micro').where({ id: lease.keyId }).first();
   if (!key || key.revoked) return new InvalidApiKeyError('This gateway key has been revoked.');
   if (key.trial_tokens !== null && Number(key.trial_tokens) + heldTokens < tokens) {
-    return new TrialExhaustedError(`Trial allowance exhausted: this request may use up to ${tokens} tokens and the key has ${Number(key.trial_tokens) + heldTokens} left.`);
+    return new TrialExhaustedError(
+      `Trial allowance exhausted: this request may use up to ${tokens} tokens and the key has ${Number(key.trial_tokens) + heldTokens} left.`,
+    );
   }
   const creditsShort = lease.fromBalance && key.balance_micro !== null && Number(key.balance_micro) + heldMicro < micro;
   // Not the credits: the budget refused (other instances' leases may have moved since, so it is not re-judged).
@@ -161,14 +175,19 @@ export async function refusal(db: Db, lease: LeaseRef, micro: number, tokens: nu
     return budgetRefusal(lease.budgetPeriod, Number(key.budget_micro ?? 0), left, micro);
   }
   const left = (Number(key.balance_micro) + heldMicro) / 1e6;
-  return new InsufficientCreditsError(`Insufficient credits: this request may cost up to $${(micro / 1e6).toFixed(6)} and the key has $${left.toFixed(6)} left.`);
+  return new InsufficientCreditsError(
+    `Insufficient credits: this request may cost up to $${(micro / 1e6).toFixed(6)} and the key has $${left.toFixed(6)} left.`,
+  );
 }
 
 /** 402 budget_exceeded, saying when the budget resets: the end of the period the lease counts against. */
 function budgetRefusal(periodId: string, budgetMicro: number, leftMicro: number, micro: number): GatewayError {
   const period = budgetPeriodById(periodId);
   const usd = (amount: number, digits = 6) => `$${(amount / 1e6).toFixed(digits)}`;
-  const budget = `this key's ${period ? periodAdjective(period.kind) : ''} budget of ${usd(budgetMicro, budgetMicro % 10_000 === 0 ? 2 : 6)}`.replace('  ', ' ');
+  const budget = `this key's ${period ? periodAdjective(period.kind) : ''} budget of ${usd(budgetMicro, budgetMicro % 10_000 === 0 ? 2 : 6)}`.replace(
+    '  ',
+    ' ',
+  );
   const resets = period ? ` It resets at ${new Date(period.end).toISOString()}.` : '';
   return new BudgetExceededError(`Budget exceeded: ${budget} has ${usd(Math.max(0, leftMicro))} left and this request may cost up to ${usd(micro)}.${resets}`);
 }
@@ -179,7 +198,11 @@ function budgetRefusal(periodId: string, budgetMicro: number, leftMicro: number,
  * charged from the balance and budget when they can pay, else not at all. Returns what was really charged per
  * request, and the leases found missing.
  */
-export async function applySettlements(trx: Queryable, settlements: readonly Settlement[], now: number): Promise<{ charged: Map<string, Settlement>; missing: Set<string> }> {
+export async function applySettlements(
+  trx: Queryable,
+  settlements: readonly Settlement[],
+  now: number,
+): Promise<{ charged: Map<string, Settlement>; missing: Set<string> }> {
   const charged = new Map<string, Settlement>();
   const missing = new Set<string>();
   const perLease = new Map<string, { micro: number; tokens: number; items: Settlement[] }>();
@@ -191,7 +214,11 @@ export async function applySettlements(trx: Queryable, settlements: readonly Set
     perLease.set(settlement.leaseId, sum);
   }
   for (const [leaseId, sum] of perLease) {
-    const found = await rows(trx, 'UPDATE reservations SET amount_micro = amount_micro - ?, tokens = tokens - ? WHERE id = ? AND amount_micro >= ? AND tokens >= ? RETURNING id', [sum.micro, sum.tokens, leaseId, sum.micro, sum.tokens]);
+    const found = await rows(
+      trx,
+      'UPDATE reservations SET amount_micro = amount_micro - ?, tokens = tokens - ? WHERE id = ? AND amount_micro >= ? AND tokens >= ? RETURNING id',
+      [sum.micro, sum.tokens, leaseId, sum.micro, sum.tokens],
+    );
     if (found.length > 0) {
       for (const item of sum.items) charged.set(item.requestId, item);
       continue;

@@ -18,7 +18,11 @@ export interface Metering {
 
 export async function startMetering(db: Db, metering: Config['metering'], logger: Logger): Promise<Metering> {
   const instanceId = newInstanceId();
-  const leases = new LeaseBook(db, instanceId, logger, { ttlMs: metering.reservation_ttl_ms, prefetch: metering.lease_prefetch, idleMs: metering.lease_idle_ms });
+  const leases = new LeaseBook(db, instanceId, logger, {
+    ttlMs: metering.reservation_ttl_ms,
+    prefetch: metering.lease_prefetch,
+    idleMs: metering.lease_idle_ms,
+  });
   const heartbeat = new InstanceHeartbeat(instanceId, db, logger, {
     heartbeatMs: metering.instance_heartbeat_ms,
     staleMs: metering.instance_stale_ms,

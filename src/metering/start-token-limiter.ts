@@ -16,7 +16,10 @@ export function tokenLimiter(config: Config['rate_limit'], redis: RedisHandle | 
       // An outage at thousands of requests a second writes a line every few seconds.
       if (Date.now() - lastLog < 5000) return;
       lastLog = Date.now();
-      logger.error('token rate limit store failed', { error: error.message, policy: config.on_store_error === 'allow' ? 'allowing requests' : 'refusing requests' });
+      logger.error('token rate limit store failed', {
+        error: error.message,
+        policy: config.on_store_error === 'allow' ? 'allowing requests' : 'refusing requests',
+      });
     },
   });
 }

@@ -108,7 +108,10 @@ export class TokenLimiter {
         retryAfterS,
       );
     }
-    throw new RateLimitExceededError(`Rate limit exceeded: ${tpm} tokens per minute for this key, ${taken.used} in use and this request may use up to ${tokens}. Retry in ${retryAfterS}s.`, retryAfterS);
+    throw new RateLimitExceededError(
+      `Rate limit exceeded: ${tpm} tokens per minute for this key, ${taken.used} in use and this request may use up to ${tokens}. Retry in ${retryAfterS}s.`,
+      retryAfterS,
+    );
   }
 
   /** Replaces the hold by the tokens the call really used. */

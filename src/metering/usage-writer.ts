@@ -20,10 +20,22 @@ export const USAGE_TABLE: BulkTable = {
   table: 'usage',
   uniqueColumn: 'request_id',
   columns: [
-    ['request_id', 'text'], ['key_id', 'text'], ['endpoint', 'text'], ['provider', 'text'], ['model', 'text'],
-    ['prompt_tokens', 'integer'], ['completion_tokens', 'integer'], ['cost_micro', 'bigint'], ['status', 'integer'],
-    ['error_code', 'text'], ['latency_ms', 'integer'], ['ttft_ms', 'integer'], ['stream', 'boolean'],
-    ['estimated', 'boolean'], ['attempts', 'integer'], ['created_at', 'bigint'],
+    ['request_id', 'text'],
+    ['key_id', 'text'],
+    ['endpoint', 'text'],
+    ['provider', 'text'],
+    ['model', 'text'],
+    ['prompt_tokens', 'integer'],
+    ['completion_tokens', 'integer'],
+    ['cost_micro', 'bigint'],
+    ['status', 'integer'],
+    ['error_code', 'text'],
+    ['latency_ms', 'integer'],
+    ['ttft_ms', 'integer'],
+    ['stream', 'boolean'],
+    ['estimated', 'boolean'],
+    ['attempts', 'integer'],
+    ['created_at', 'bigint'],
   ],
 };
 
@@ -132,7 +144,9 @@ export class UsageWriter {
     }
     this.queue.length = keep;
     this.overflowed += waiting.length;
-    this.overflowLog.log(() => this.logger.error('usage queue full; rows moved to the spill file until the database is back', { spilled: this.overflowed, file }));
+    this.overflowLog.log(() =>
+      this.logger.error('usage queue full; rows moved to the spill file until the database is back', { spilled: this.overflowed, file }),
+    );
   }
 
   /** After a successful write, the rows moved out during the outage come back to be written. */
@@ -159,7 +173,12 @@ export class UsageWriter {
   private async writeBatch(batch: FinishedRequest[]): Promise<void> {
     const now = Date.now();
     const missing = await this.db.transaction(async (trx) => {
-      const inserted = await bulkInsert<{ request_id: string }>(trx, USAGE_TABLE, batch.map((item) => item.row), 'request_id');
+      const inserted = await bulkInsert<{ request_id: string }>(
+        trx,
+        USAGE_TABLE,
+        batch.map((item) => item.row),
+        'request_id',
+      );
       const fresh = new Set(inserted.map((row) => row.request_id));
       const settlements = batch.flatMap((item) => (item.settlement && fresh.has(item.row.request_id) ? [item.settlement] : []));
       const booked = await applySettlements(trx, settlements, now);
@@ -173,13 +192,18 @@ export class UsageWriter {
         }
       }
       // Only the rows really inserted, at the cost they were written with: aggregates equal the sum of the rows.
-      const written = batch.flatMap(({ row }) => (fresh.has(row.request_id) ? [finalCost.has(row.request_id) ? { ...row, cost_micro: finalCost.get(row.request_id)! } : row] : []));
+      const written = batch.flatMap(({ row }) =>
+        fresh.has(row.request_id) ? [finalCost.has(row.request_id) ? { ...row, cost_micro: finalCost.get(row.request_id)! } : row] : [],
+      );
       await addToDaily(trx, written);
       await addToHourly(trx, written);
       return booked.missing;
     });
     // Every settlement of the batch is off this instance's books now: charged here, or by the earlier write.
-    this.options.onCommitted?.(batch.flatMap((item) => (item.settlement ? [item.settlement] : [])), missing);
+    this.options.onCommitted?.(
+      batch.flatMap((item) => (item.settlement ? [item.settlement] : [])),
+      missing,
+    );
   }
 
   /**

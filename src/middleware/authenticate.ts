@@ -30,19 +30,28 @@ function refuse(res: Response, reason: AuthFailure, error: InvalidApiKeyError): 
 export function authenticate(keys: KeyCache, now: () => number = Date.now): RequestHandler {
   return async function authenticateKey(req, res, next) {
     const secret = presentedKey(req);
-    if (!secret) refuse(res, 'missing', new InvalidApiKeyError('Missing gateway API key. Send it as "Authorization: Bearer sk-sy-…" (or in an x-api-key header).'));
+    if (!secret)
+      refuse(res, 'missing', new InvalidApiKeyError('Missing gateway API key. Send it as "Authorization: Bearer sk-sy-…" (or in an x-api-key header).'));
     // A provider's key (hf_…, sk-…) sent by mistake is the usual case: say what a gateway key looks like.
-    if (!KEY_SHAPE.test(secret)) refuse(res, 'malformed', new InvalidApiKeyError('Invalid gateway API key: this is not a Switchyard key (those start with "sk-sy-", as `switchyard keys create` prints them).'));
+    if (!KEY_SHAPE.test(secret))
+      refuse(
+        res,
+        'malformed',
+        new InvalidApiKeyError('Invalid gateway API key: this is not a Switchyard key (those start with "sk-sy-", as `switchyard keys create` prints them).'),
+      );
     let record: Awaited<ReturnType<KeyCache['lookup']>>;
     try {
       record = await keys.lookup(secret);
     } catch (error) {
       // Never a 401 for a database outage: the key may well be valid.
-      throw new ServiceUnavailableError(isConnectionError(error) ? 'The gateway database is unavailable; try again shortly.' : 'The gateway could not check the API key; try again shortly.');
+      throw new ServiceUnavailableError(
+        isConnectionError(error) ? 'The gateway database is unavailable; try again shortly.' : 'The gateway could not check the API key; try again shortly.',
+      );
     }
     if (!record) refuse(res, 'unknown', new InvalidApiKeyError('Invalid gateway API key: no key of this gateway has this secret.'));
     if (record.revoked) refuse(res, 'revoked', new InvalidApiKeyError('This gateway key has been revoked.'));
-    if (record.expiresAt !== null && now() >= record.expiresAt) refuse(res, 'expired', new InvalidApiKeyError(`This gateway key expired at ${new Date(record.expiresAt).toISOString()}.`));
+    if (record.expiresAt !== null && now() >= record.expiresAt)
+      refuse(res, 'expired', new InvalidApiKeyError(`This gateway key expired at ${new Date(record.expiresAt).toISOString()}.`));
     res.locals.key = record;
     if (res.locals.call) res.locals.call.keyId = record.id;
     next();

@@ -15,7 +15,8 @@ export function jsonDepthExceeds(body: Buffer, maxDepth: number): boolean {
   for (let i = 0; i < body.length; i++) {
     const byte = body[i];
     if (inString) {
-      if (byte === 0x5c) i++; // backslash: skip the escaped byte
+      if (byte === 0x5c)
+        i++; // backslash: skip the escaped byte
       else if (byte === 0x22) inString = false;
     } else if (byte === 0x22) {
       inString = true;
@@ -53,7 +54,8 @@ export function jsonBody(limit: string): RequestHandler {
   const maxBytes = parseSize(limit);
   return function readJsonBody(req, _res, next) {
     const encoding = req.headers['content-encoding'];
-    if (encoding && encoding !== 'identity') return next(new GatewayError(415, 'invalid_request_error', 'unsupported_media_type', 'Compressed request bodies are not supported.'));
+    if (encoding && encoding !== 'identity')
+      return next(new GatewayError(415, 'invalid_request_error', 'unsupported_media_type', 'Compressed request bodies are not supported.'));
     if (Number(req.headers['content-length']) > maxBytes) return next(new RequestTooLargeError(limit));
     const chunks: Buffer[] = [];
     let size = 0;

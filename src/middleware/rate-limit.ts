@@ -93,14 +93,11 @@ export function rateLimiter(deps: RateLimitDeps): RequestHandler {
   const makeStore = (suffix: string): Store => {
     if (config.store !== 'redis') return new MemoryStore();
     if (!deps.sendCommand) throw new Error('rate_limit.store is redis but no Redis client was given');
-    const guarded: GuardedStore = new GuardedStore(
-      new RedisStore({ sendCommand: deps.sendCommand, prefix: `${config.prefix}${suffix}` }),
-      (error) => {
-        metrics.rateLimitStoreErrors.inc();
-        const policy = config.on_store_error === 'allow' ? 'allowing requests' : 'refusing requests';
-        guarded.logThrottle.log((suppressed) => logger.error('rate limit store failed', { error: error.message, policy, suppressed }));
-      },
-    );
+    const guarded: GuardedStore = new GuardedStore(new RedisStore({ sendCommand: deps.sendCommand, prefix: `${config.prefix}${suffix}` }), (error) => {
+      metrics.rateLimitStoreErrors.inc();
+      const policy = config.on_store_error === 'allow' ? 'allowing requests' : 'refusing requests';
+      guarded.logThrottle.log((suppressed) => logger.error('rate limit store failed', { error: error.message, policy, suppressed }));
+    });
     return guarded;
   };
   const common: Partial<Options> = {

@@ -39,7 +39,8 @@ export async function loadProviders(config: Config, logger: Logger): Promise<Loa
     }
     const own = Object.fromEntries(Object.entries(entry).filter(([key]) => !CORE_KEYS.has(key)));
     const parsed = plugin.configSchema.safeParse(own);
-    if (!parsed.success) throw configErrorFromZod(parsed.error, { prefix: ['providers', name], schema: plugin.configSchema, input: own, alsoKnown: [...CORE_KEYS] });
+    if (!parsed.success)
+      throw configErrorFromZod(parsed.error, { prefix: ['providers', name], schema: plugin.configSchema, input: own, alsoKnown: [...CORE_KEYS] });
     const timeoutMs = entry.timeout_ms ?? config.server.request_timeout_ms;
     const provider = await plugin.create({
       name,

@@ -15,7 +15,12 @@ export interface FanOutOutcome<T> {
  * Runs `run(i, signal)` for i in [0, count) with at most `limit` in flight. `signal` aborts when `parent` does
  * (the client left) or once a task has failed.
  */
-export async function fanOut<T>(count: number, limit: number, parent: AbortSignal, run: (index: number, signal: AbortSignal) => Promise<T>): Promise<FanOutOutcome<T>> {
+export async function fanOut<T>(
+  count: number,
+  limit: number,
+  parent: AbortSignal,
+  run: (index: number, signal: AbortSignal) => Promise<T>,
+): Promise<FanOutOutcome<T>> {
   const stop = new AbortController();
   const signal = AbortSignal.any([parent, stop.signal]);
   const outcome: FanOutOutcome<T> = { results: new Array<T | undefined>(count).fill(undefined) };

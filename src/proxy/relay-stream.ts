@@ -52,7 +52,11 @@ export async function relayStream(
   // The client going away or the stream outliving `max_stream_ms` both stop the upstream.
   const limit = new AbortController();
   const context: OperationContext = { ...callContext(call), signal: AbortSignal.any([call.abort.signal, limit.signal]) };
-  const { result: opened, target, lease } = await withAttempts(deps, call, targets, (t) => openStream(operation, t, body, context, parsed), { holdLease: true });
+  const {
+    result: opened,
+    target,
+    lease,
+  } = await withAttempts(deps, call, targets, (t) => openStream(operation, t, body, context, parsed), { holdLease: true });
   if (call.endpoint === 'responses' && target.routed && !opened.first.done) deps.router?.served(target, streamedResponseId(opened.first.value));
   const maxMs = target.provider.entry.max_stream_ms;
   const timer = setTimeout(() => limit.abort(new UpstreamTimeoutError(`the stream from ${target.provider.name} exceeded ${maxMs} ms`)), maxMs);

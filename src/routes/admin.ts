@@ -48,7 +48,11 @@ const usageQuerySchema = z.strictObject({
 /** `models` may come as "a/*,b/*", as on the command line. */
 function keyFields(body: unknown): Record<string, unknown> {
   const fields = { ...(body as Record<string, unknown>) };
-  if (typeof fields.models === 'string') fields.models = fields.models.split(',').map((glob) => glob.trim()).filter(Boolean);
+  if (typeof fields.models === 'string')
+    fields.models = fields.models
+      .split(',')
+      .map((glob) => glob.trim())
+      .filter(Boolean);
   return fields;
 }
 

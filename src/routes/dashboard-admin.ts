@@ -44,7 +44,11 @@ export function dashboardAdminRouter(deps: DashboardAdminDeps): Router {
   router.get('/usage/export', async function adminUsageExport(req, res) {
     const filter = validateBody(exportQuerySchema, { ...req.query });
     const names = new Map((await listKeys(deps.db)).map((key) => [key.id, key.name]));
-    res.status(200).set({ 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="switchyard-usage-${new Date().toISOString().slice(0, 10)}.csv"`, 'cache-control': 'no-store' });
+    res.status(200).set({
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="switchyard-usage-${new Date().toISOString().slice(0, 10)}.csv"`,
+      'cache-control': 'no-store',
+    });
     try {
       for await (const chunk of usageCsv(deps.db, filter, names, CSV_MAX_ROWS)) {
         if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
@@ -63,7 +67,10 @@ export function dashboardAdminRouter(deps: DashboardAdminDeps): Router {
       deps.db('usage_daily').distinct('model').whereNot('model', '').orderBy('model').limit(500),
       deps.db('usage_daily').distinct('provider').whereNot('provider', '').orderBy('provider').limit(500),
     ]);
-    res.json({ models: models.map((row: { model: string }) => row.model), providers: [...new Set([...deps.registry.providers.map((entry) => entry.name), ...providers.map((row: { provider: string }) => row.provider)])] });
+    res.json({
+      models: models.map((row: { model: string }) => row.model),
+      providers: [...new Set([...deps.registry.providers.map((entry) => entry.name), ...providers.map((row: { provider: string }) => row.provider)])],
+    });
   });
 
   return router;

@@ -142,7 +142,10 @@ export class HealthBook {
     if (current?.reason === reason) {
       this.options.logger.debug('provider entry cooldown extended', fields);
     } else if (reason === 'auth') {
-      this.options.logger.error('provider entry rejected its credentials (upstream 401/403 or no key): check its api_key; it gets no routed traffic until the cooldown ends', fields);
+      this.options.logger.error(
+        'provider entry rejected its credentials (upstream 401/403 or no key): check its api_key; it gets no routed traffic until the cooldown ends',
+        fields,
+      );
     } else {
       this.options.logger.warn('provider entry cooling down', fields);
     }

@@ -63,10 +63,16 @@ export function registerProviderMetrics(registry: Registry, views: () => Provide
     });
   };
   gauge('cooling', '1 while the provider entry is cooling down (gets no routed traffic), else 0.', (view) => (view.state === 'cooling' ? 1 : 0));
-  gauge('cooling_until_seconds', 'When the running cooldown ends, as a Unix time; absent when ok.', (view) => (view.until ? Date.parse(view.until) / 1000 : null));
+  gauge('cooling_until_seconds', 'When the running cooldown ends, as a Unix time; absent when ok.', (view) =>
+    view.until ? Date.parse(view.until) / 1000 : null,
+  );
   gauge('in_flight', 'Upstream calls in flight to the provider entry, on every instance sharing state.', (view) => view.in_flight);
   gauge('requests_5m', 'Upstream attempts that ended in the last five minutes.', (view) => view.requests_5m);
   gauge('errors_5m', 'Upstream attempts in the last five minutes that failed in a way that counts toward a cooldown.', (view) => view.errors_5m);
-  gauge('latency_p50_seconds', 'Median upstream attempt duration over the last five minutes.', (view) => (view.p50_latency_ms === null ? null : view.p50_latency_ms / 1000));
-  gauge('ttft_p50_seconds', 'Median time to the first streamed event over the last five minutes.', (view) => (view.p50_ttft_ms === null ? null : view.p50_ttft_ms / 1000));
+  gauge('latency_p50_seconds', 'Median upstream attempt duration over the last five minutes.', (view) =>
+    view.p50_latency_ms === null ? null : view.p50_latency_ms / 1000,
+  );
+  gauge('ttft_p50_seconds', 'Median time to the first streamed event over the last five minutes.', (view) =>
+    view.p50_ttft_ms === null ? null : view.p50_ttft_ms / 1000,
+  );
 }

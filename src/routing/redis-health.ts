@@ -91,7 +91,10 @@ export class RedisHealth implements SharedHealth {
     const ttl = Math.max(1, cooldown.until - this.options.clock());
     const told = this.options
       .sendCommand('EVAL', PUBLISH_SCRIPT, '1', this.key(`cool:${name}`), String(Math.round(cooldown.until)), cooldown.reason, String(Math.ceil(ttl)))
-      .then(() => undefined, (error: Error) => this.failed(error));
+      .then(
+        () => undefined,
+        (error: Error) => this.failed(error),
+      );
     await within(PUBLISH_WAIT_MS, told);
   }
 
@@ -124,7 +127,10 @@ export class RedisHealth implements SharedHealth {
       await this.syncing;
       await Promise.all([sendCommand('DEL', this.key(`busy:${instanceId}`)), sendCommand('ZREM', this.key('instances'), instanceId)]);
     })();
-    await within(1000, leave.catch(() => undefined));
+    await within(
+      1000,
+      leave.catch(() => undefined),
+    );
   }
 
   /** One round trip: publish this instance's counts, take everyone's cooldowns and the others' counts. */
@@ -137,7 +143,15 @@ export class RedisHealth implements SharedHealth {
     const { names, instanceId } = this.options;
     if (names.length === 0) return;
     const local = this.options.localInFlight();
-    const args = [String(Date.now()), String(INSTANCE_TTL_MS), instanceId, this.options.prefix, String(names.length), ...names, ...names.map((name) => String(local[name] ?? 0))];
+    const args = [
+      String(Date.now()),
+      String(INSTANCE_TTL_MS),
+      instanceId,
+      this.options.prefix,
+      String(names.length),
+      ...names,
+      ...names.map((name) => String(local[name] ?? 0)),
+    ];
     try {
       const reply = (await this.options.sendCommand('EVAL', SYNC_SCRIPT, '1', this.key('instances'), ...args)) as unknown[];
       this.cooldowns = new Map(names.flatMap((name, i) => parseCooldown(name, reply[i])));
@@ -153,7 +167,9 @@ export class RedisHealth implements SharedHealth {
     const now = Date.now();
     if (now - this.lastLog < LOG_EVERY_MS) return;
     this.lastLog = now;
-    this.options.logger.error('routing state store (Redis) failed: routing on this instance\'s own cooldowns and in-flight counts until it is back', { error: error.message });
+    this.options.logger.error("routing state store (Redis) failed: routing on this instance's own cooldowns and in-flight counts until it is back", {
+      error: error.message,
+    });
   }
 
   private key(suffix: string): string {

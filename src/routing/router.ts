@@ -83,7 +83,14 @@ export class Router {
     const conversation = pool.sticky ? conversationOf(request.keyId, request.body) : undefined;
     if (conversation) return stickyOrder(conversation, healthy);
     const first = pick(pool.strategy, pool.state, healthy, this.health);
-    return [first, ...rank(pool.strategy, healthy.filter((target) => target !== first), this.health)];
+    return [
+      first,
+      ...rank(
+        pool.strategy,
+        healthy.filter((target) => target !== first),
+        this.health,
+      ),
+    ];
   }
 
   /** A call continuing a stored response goes first to the target holding it, cooling or not: no other has it. */

@@ -13,7 +13,9 @@ import type { PoolTarget } from './strategies.ts';
 export function conversationOf(keyId: string | null, body: JsonObject): string | undefined {
   const anchor = anchorOf(body);
   if (anchor === undefined) return undefined;
-  return createHash('sha256').update(`${keyId ?? ''}\u0000${anchor}`).digest('hex');
+  return createHash('sha256')
+    .update(`${keyId ?? ''}\u0000${anchor}`)
+    .digest('hex');
 }
 
 function anchorOf(body: JsonObject): string | undefined {

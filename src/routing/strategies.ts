@@ -61,7 +61,9 @@ function fastest(state: PickState, healthy: readonly PoolTarget[], health: Healt
   const unmeasured = healthy.find((target) => health.stats(target.provider.name).responseMs === undefined);
   if (unmeasured) return unmeasured;
   if (state.picks % EXPLORE_EVERY === 0) {
-    return healthy.reduce((stalest, target) => (health.stats(target.provider.name).measuredAt < health.stats(stalest.provider.name).measuredAt ? target : stalest));
+    return healthy.reduce((stalest, target) =>
+      health.stats(target.provider.name).measuredAt < health.stats(stalest.provider.name).measuredAt ? target : stalest,
+    );
   }
   return healthy.reduce((best, target) => (health.stats(target.provider.name).responseMs! < health.stats(best.provider.name).responseMs! ? target : best));
 }

@@ -49,7 +49,8 @@ function messageFromJson(body: Record<string, unknown>): UpstreamMessage {
       estimatedTimeS,
     };
   }
-  const text = typeof error === 'string' ? error : typeof body.detail === 'string' ? body.detail : typeof body.message === 'string' ? body.message : JSON.stringify(body);
+  const text =
+    typeof error === 'string' ? error : typeof body.detail === 'string' ? body.detail : typeof body.message === 'string' ? body.message : JSON.stringify(body);
   const code = typeof body.error_type === 'string' ? body.error_type : null;
   return { message: text.slice(0, MAX_MESSAGE), code, param: null, estimatedTimeS };
 }

@@ -52,7 +52,10 @@ describe('client faults', () => {
       providers: { huggingface: hfEntry(hf.url) },
       config: { server: { request_timeout_ms: STALL_MS, headers_timeout_ms: HEADERS_TIMEOUT_MS, request_body_timeout_ms: BODY_TIMEOUT_MS } },
     });
-    ({ secret, record: { id: keyId } } = await gateway.createKey({ credits_usd: 5 }));
+    ({
+      secret,
+      record: { id: keyId },
+    } = await gateway.createKey({ credits_usd: 5 }));
     port = gateway.running.port;
     socketsBefore = tcpSockets();
   });

@@ -87,7 +87,10 @@ describe('database outages', function () {
     let lock: SqliteLock;
 
     before(async () => {
-      gateway = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { database: { busy_timeout_ms: 100 }, admin: { token: ADMIN_TOKEN } } });
+      gateway = await startGateway({
+        providers: { huggingface: hfEntry(hf.url) },
+        config: { database: { busy_timeout_ms: 100 }, admin: { token: ADMIN_TOKEN } },
+      });
       lock = new SqliteLock(gateway.config.database.connection);
     });
 
@@ -99,12 +102,18 @@ describe('database outages', function () {
     it('answers 503 (never 401 or 500) while it lasts, recovers without a restart, and loses no usage row', async () => {
       const metered = await gateway.createKey({ name: 'metered', credits_usd: 1 });
       const unmetered = await gateway.createKey({ name: 'unmetered' });
-      assert.deepEqual((await burst(gateway, metered.secret, 2)).map(({ status }) => status), [200, 200]);
+      assert.deepEqual(
+        (await burst(gateway, metered.secret, 2)).map(({ status }) => status),
+        [200, 200],
+      );
       // With no lease left on the key, every metered call needs the database before it may start.
       await returnLeases(gateway);
       await lock.take();
       const down = await burst(gateway, metered.secret, 20);
-      assert.ok(down.every(({ status, code }) => status === 503 && code === 'service_unavailable'), JSON.stringify(down));
+      assert.ok(
+        down.every(({ status, code }) => status === 503 && code === 'service_unavailable'),
+        JSON.stringify(down),
+      );
       // Unmetered calls need no write before the call: they are served, and their rows wait in the queue.
       assert.ok((await burst(gateway, unmetered.secret, 5)).every(({ status }) => status === 200));
       assert.ok(gateway.running.deps.writer.pending > 0, 'rows are queued while the database refuses writes');
@@ -123,7 +132,10 @@ describe('database outages', function () {
       assert.ok(isOpenAIError(await admin.json()));
       await lock.release();
       const back = await burst(gateway, metered.secret, 5);
-      assert.ok(back.every(({ status }) => status === 200), JSON.stringify(back));
+      assert.ok(
+        back.every(({ status }) => status === 200),
+        JSON.stringify(back),
+      );
       await eventually(() => gateway.running.deps.writer.pending === 0, 10_000);
       const books = await booksOf(gateway.running.deps.db, metered.record.id);
       const unmeteredRows = (await booksOf(gateway.running.deps.db, unmetered.record.id)).usageRows;
@@ -177,7 +189,10 @@ describe('database outages', function () {
 
   describe('a long SQLite outage: the usage queue is bounded', () => {
     it('moves rows past metering.max_pending_rows to the spill file, and writes them once the database is back', async () => {
-      const gateway = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { database: { busy_timeout_ms: 50 }, metering: { max_pending_rows: 10 } } });
+      const gateway = await startGateway({
+        providers: { huggingface: hfEntry(hf.url) },
+        config: { database: { busy_timeout_ms: 50 }, metering: { max_pending_rows: 10 } },
+      });
       const lock = new SqliteLock(gateway.config.database.connection);
       try {
         const { secret, record } = await gateway.createKey({ name: 'unmetered' });
@@ -241,7 +256,10 @@ describe('database outages', function () {
       assert.ok((await send(3)).every(({ status }) => status === 200));
       relay!.cut();
       const down = await send(20);
-      assert.ok(down.every(({ status, code }) => status === 503 && code === 'service_unavailable'), JSON.stringify(down));
+      assert.ok(
+        down.every(({ status, code }) => status === 503 && code === 'service_unavailable'),
+        JSON.stringify(down),
+      );
       const health = await fetch(`${gateway.url}/health`);
       assert.equal(health.status, 503);
       assert.equal(((await health.json()) as { checks: { database: string } }).checks.database, 'unavailable');
@@ -251,7 +269,9 @@ describe('database outages', function () {
       await eventually(() => gateway.running.deps.writer.pending === 0, 10_000);
       // Calls refused before their key could be checked have rows without a key id: count them by request id.
       const rows = Number((await direct('usage').whereIn('request_id', answered).count({ n: '*' }).first())!.n);
-      console.log(`      PostgreSQL outage: ${answered.length} calls answered, ${rows} usage rows, ${answered.length - rows} lost, ${relay!.faults} connections cut or refused`);
+      console.log(
+        `      PostgreSQL outage: ${answered.length} calls answered, ${rows} usage rows, ${answered.length - rows} lost, ${relay!.faults} connections cut or refused`,
+      );
       count({ requests: answered.length, faults: relay!.faults, rowsExpected: answered.length, rowsLost: Math.max(0, answered.length - rows) });
       assert.equal(rows, answered.length, 'every call answered during and after the outage has its row');
       assertBalanced(await booksOf(direct, record.id), assert);

@@ -53,7 +53,25 @@ export interface Keys {
 }
 
 const CHAT = '/v1/chat/completions';
-const ODD = ['\u0000', '\u202e', '\u200b', '\ufeff', '\ud83d\ude00', '\uffff', 'é', '\u0301', '\u2028', '\ud800', '\udfff', '𝕏', '\u0085', '"', '\\', '%00', '\r\n'];
+const ODD = [
+  '\u0000',
+  '\u202e',
+  '\u200b',
+  '\ufeff',
+  '\ud83d\ude00',
+  '\uffff',
+  'é',
+  '\u0301',
+  '\u2028',
+  '\ud800',
+  '\udfff',
+  '𝕏',
+  '\u0085',
+  '"',
+  '\\',
+  '%00',
+  '\r\n',
+];
 
 /** A string of odd characters; never holds a `/`, so it can never look like a routable `org/model` id. */
 function oddString(rng: Rng, length: number): string {
@@ -68,11 +86,20 @@ const base = (): Record<string, unknown> => ({ model: 'org/model', messages: [{ 
 const WRONG: [string[], unknown[]][] = [
   [['model'], [5, null, [], {}, '', true, 'm'.repeat(600)]],
   [['messages'], [[], 'hi', {}, null, 5, [null], [1], ['hi'], [[]]]],
-  [['messages', '0', 'role'], [5, null, '', [], {}, 'r'.repeat(100)]],
-  [['messages', '0', 'content'], [5, {}, true]],
+  [
+    ['messages', '0', 'role'],
+    [5, null, '', [], {}, 'r'.repeat(100)],
+  ],
+  [
+    ['messages', '0', 'content'],
+    [5, {}, true],
+  ],
   [['stream'], ['yes', 1, [], {}]],
   [['stream_options'], ['x', 5, [], true]],
-  [['stream_options', 'include_usage'], ['x', 5, {}]],
+  [
+    ['stream_options', 'include_usage'],
+    ['x', 5, {}],
+  ],
   [['max_tokens'], [-1, 0, 1.5, 'ten', 1e12, [], {}]],
   [['max_completion_tokens'], [-5, 0.1, '1', 1e9 * 1e3]],
   [['n'], [0, 200, 1.5, 'x', -1]],
@@ -127,9 +154,11 @@ function wrongTypes(rng: Rng, keys: Keys): FuzzCase {
   const body = base();
   const roll = rng.int(10);
   if (roll === 0) delete body[rng.pick(['model', 'messages'])];
-  else if (roll === 1) body.model = oddString(rng, 1 + rng.int(40)); // no `/`: no provider serves it → 404
+  else if (roll === 1)
+    body.model = oddString(rng, 1 + rng.int(40)); // no `/`: no provider serves it → 404
   else if (roll === 2) body.provider = rng.pick(['nope', 5, '', '../openai', true]);
-  else if (roll === 3) return json('wrong-types', bearer(keys.limited), body); // org/model is outside allowed/* → 403
+  else if (roll === 3)
+    return json('wrong-types', bearer(keys.limited), body); // org/model is outside allowed/* → 403
   else {
     const [path, values] = rng.pick(WRONG);
     setPath(body, path, rng.pick(values));
@@ -150,21 +179,42 @@ function badJson(rng: Rng): FuzzCase {
     () => oddString(rng, 50),
   ];
   // A key that cannot exist: a body that happens to parse is refused with 401 instead of reaching an upstream.
-  return { kind: 'http', family: 'bad-json', method: 'POST', path: CHAT, headers: [['content-type', 'application/json'], ...bearer('sk-sy-bogus')], body: Buffer.from(rng.pick(variants)()) };
+  return {
+    kind: 'http',
+    family: 'bad-json',
+    method: 'POST',
+    path: CHAT,
+    headers: [['content-type', 'application/json'], ...bearer('sk-sy-bogus')],
+    body: Buffer.from(rng.pick(variants)()),
+  };
 }
 
 function hugeStrings(rng: Rng, keys: Keys): FuzzCase {
   const size = rng.next() < 0.02 ? 5 * 1024 * 1024 : 1024 * (1 + rng.int(256));
   const big = 'A'.repeat(size);
-  const bodies = [{ model: big, messages: base().messages }, { model: 'org/model', messages: [{ role: big, content: 'x' }] }, { model: 'org/model', content: big }];
+  const bodies = [
+    { model: big, messages: base().messages },
+    { model: 'org/model', messages: [{ role: big, content: 'x' }] },
+    { model: 'org/model', content: big },
+  ];
   return json('huge-strings', bearer(keys.valid), rng.pick(bodies));
 }
 
 function deepNesting(rng: Rng, keys: Keys): FuzzCase {
   const depth = 65 + rng.int(rng.next() < 0.1 ? 100_000 : 500);
-  const [open, close] = rng.pick([['[', ']'], ['{"a":', '}']]);
+  const [open, close] = rng.pick([
+    ['[', ']'],
+    ['{"a":', '}'],
+  ]);
   const text = `{"model":"org/model","messages":[{"role":"user","content":"Hi"}],"x":${open.repeat(depth)}1${close.repeat(depth)}}`;
-  return { kind: 'http', family: 'deep-nesting', method: 'POST', path: CHAT, headers: [['content-type', 'application/json'], ...bearer(keys.valid)], body: Buffer.from(text) };
+  return {
+    kind: 'http',
+    family: 'deep-nesting',
+    method: 'POST',
+    path: CHAT,
+    headers: [['content-type', 'application/json'], ...bearer(keys.valid)],
+    body: Buffer.from(text),
+  };
 }
 
 function oddUnicode(rng: Rng, keys: Keys): FuzzCase {
@@ -172,13 +222,23 @@ function oddUnicode(rng: Rng, keys: Keys): FuzzCase {
   if (roll === 0) {
     // Invalid UTF-8 bytes inside a string of a body that also lacks `messages`.
     const bytes = Buffer.concat([Buffer.from('{"model":"'), Buffer.from([0xc0, 0xaf, 0xff, 0xfe, 0xed, 0xa0, 0x80]), Buffer.from('"}')]);
-    return { kind: 'http', family: 'odd-unicode', method: 'POST', path: CHAT, headers: [['content-type', 'application/json'], ...bearer(keys.valid)], body: bytes };
+    return {
+      kind: 'http',
+      family: 'odd-unicode',
+      method: 'POST',
+      path: CHAT,
+      headers: [['content-type', 'application/json'], ...bearer(keys.valid)],
+      body: bytes,
+    };
   }
-  if (roll === 1) return json('odd-unicode', bearer(keys.valid), { model: oddString(rng, 30), messages: [{ role: oddString(rng, 10), content: oddString(rng, 200) }] });
+  if (roll === 1)
+    return json('odd-unicode', bearer(keys.valid), { model: oddString(rng, 30), messages: [{ role: oddString(rng, 10), content: oddString(rng, 200) }] });
   // zod counts code points: 140 UTF-16 units are at least 70 of them, past the 64 a role may have.
   if (roll === 2) return json('odd-unicode', bearer(keys.valid), { model: 'org/model', messages: [{ role: oddString(rng, 140), content: 'x' }] });
   // UTF-8 bytes read as Latin-1: what a client sending raw non-ASCII in a header puts on the wire.
-  const key = Buffer.from(oddString(rng, 20)).toString('latin1').replace(/[\0\r\n]/g, '');
+  const key = Buffer.from(oddString(rng, 20))
+    .toString('latin1')
+    .replace(/[\0\r\n]/g, '');
   return json('odd-unicode', [['authorization', `Bearer sk-sy-${key}`]], base());
 }
 
@@ -189,12 +249,31 @@ function badHeaders(rng: Rng, keys: Keys): FuzzCase {
     [['authorization', rng.pick(['Bearer', 'Bearer ', 'bearer', 'Basic dXNlcjpwYXNz', `Token ${keys.valid}`, 'Bearer a b c', `Bearer ${keys.valid}x`])]],
     [['authorization', `Bearer sk-sy-${'Z'.repeat(43)}`]],
     [['authorization', `Bearer sk-sy-${Array.from({ length: 43 }, () => rng.pick([...'abcXYZ0189'])).join('')}`]],
-    [['x-api-key', 'sk-sy-short'], ['api-key', '']],
-    [['authorization', `Bearer ${keys.valid}`], ['authorization', 'Bearer sk-sy-second']],
-    [['authorization', 'Bearer sk-sy-first'], ['authorization', `Bearer ${keys.valid}`]],
-    [['authorization', `Bearer ${keys.valid}`], ['content-type', rng.pick(['text/plain', 'application/json; charset=utf-16', 'application/json; charset=bogus', 'multipart/form-data'])]],
-    [['authorization', `Bearer ${keys.valid}`], ['content-encoding', rng.pick(['gzip', 'br', 'deflate', 'identity, gzip', 'bogus'])]],
-    [['authorization', `Bearer ${keys.valid}`], ['content-type', 'application/json'], ['content-type', 'text/html']],
+    [
+      ['x-api-key', 'sk-sy-short'],
+      ['api-key', ''],
+    ],
+    [
+      ['authorization', `Bearer ${keys.valid}`],
+      ['authorization', 'Bearer sk-sy-second'],
+    ],
+    [
+      ['authorization', 'Bearer sk-sy-first'],
+      ['authorization', `Bearer ${keys.valid}`],
+    ],
+    [
+      ['authorization', `Bearer ${keys.valid}`],
+      ['content-type', rng.pick(['text/plain', 'application/json; charset=utf-16', 'application/json; charset=bogus', 'multipart/form-data'])],
+    ],
+    [
+      ['authorization', `Bearer ${keys.valid}`],
+      ['content-encoding', rng.pick(['gzip', 'br', 'deflate', 'identity, gzip', 'bogus'])],
+    ],
+    [
+      ['authorization', `Bearer ${keys.valid}`],
+      ['content-type', 'application/json'],
+      ['content-type', 'text/html'],
+    ],
   ];
   return json('bad-headers', rng.pick(variants), body);
 }
@@ -222,7 +301,14 @@ function wrongRoutes(rng: Rng, _keys: Keys): FuzzCase {
   // (OPTIONS on them too: Express answers it with the Allow list, as HTTP says it should.)
   const real = (['GET', 'OPTIONS'].includes(method) && ['/health', '/metrics'].includes(path)) || (method === 'POST' && path === CHAT);
   const headers: Headers = rng.next() < 0.5 ? bearer('sk-sy-bogus') : [];
-  return { kind: 'http', family: 'wrong-routes', method: real ? 'DELETE' : method, path, headers, body: ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method) ? Buffer.from('{}') : undefined };
+  return {
+    kind: 'http',
+    family: 'wrong-routes',
+    method: real ? 'DELETE' : method,
+    path,
+    headers,
+    body: ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method) ? Buffer.from('{}') : undefined,
+  };
 }
 
 const RAW: ((rng: Rng, keys: Keys) => string | Buffer)[] = [
@@ -242,7 +328,8 @@ const RAW: ((rng: Rng, keys: Keys) => string | Buffer)[] = [
   () => 'GET /v1/models HTTP/1.0\r\n\r\n',
   (rng) => `GET /v1/models HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 250 }, (_, i) => `X-H${i}: ${rng.int(9)}`).join('\r\n')}\r\n\r\n`,
   () => 'GET /\u00ff\u00fe HTTP/1.1\r\nHost: x\r\n\r\n',
-  (_rng, keys) => `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.valid}\r\nConnection: close\r\nContent-Length: 11\r\n\r\n{"model":1}`,
+  (_rng, keys) =>
+    `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.valid}\r\nConnection: close\r\nContent-Length: 11\r\n\r\n{"model":1}`,
 ];
 
 function raw(rng: Rng, keys: Keys): RawCase {

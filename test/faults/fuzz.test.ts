@@ -95,7 +95,10 @@ describe('fuzzer: hostile requests get OpenAI-shaped 4xx, never a 5xx or a crash
       // A limit the fuzzer never reaches: its valid-key requests must be refused for what they carry.
       config: { rate_limit: { requests_per_window: 1_000_000 }, server: { request_body_timeout_ms: 2000, headers_timeout_ms: 2000 } },
     });
-    keys = { valid: (await gateway.createKey({ name: 'fuzz' })).secret, limited: (await gateway.createKey({ name: 'fuzz-limited', models: ['allowed/*'] })).secret };
+    keys = {
+      valid: (await gateway.createKey({ name: 'fuzz' })).secret,
+      limited: (await gateway.createKey({ name: 'fuzz-limited', models: ['allowed/*'] })).secret,
+    };
     pool = new Pool(gateway.url, { connections: CONCURRENCY, pipelining: 1 });
   });
 
@@ -142,7 +145,9 @@ describe('fuzzer: hostile requests get OpenAI-shaped 4xx, never a 5xx or a crash
     upstreamCalls = hf.requests.length - upstreamCalls;
     const fiveXX = [...statuses].filter(([status]) => status >= 500).reduce((sum, [, n]) => sum + n, 0);
     console.log(`      fuzz: ${sent} requests (${raw} raw HTTP), families ${JSON.stringify(Object.fromEntries(families))}`);
-    console.log(`      fuzz: statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}, ${fiveXX} 5xx, ${statuses.get(0) ?? 0} unanswered`);
+    console.log(
+      `      fuzz: statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}, ${fiveXX} 5xx, ${statuses.get(0) ?? 0} unanswered`,
+    );
     console.log(`      fuzz: heap ${heapBefore.toFixed(1)} MB after warm-up → ${heapAfter.toFixed(1)} MB after the run`);
     count({ requests: sent, faults: sent });
     assert.deepEqual(failures.slice(0, 20), [], `${failures.length} bad answers`);

@@ -69,7 +69,10 @@ describe('Redis outages (rate_limit.store: redis)', function () {
     assert.deepEqual(await call(gateway, secret), { status: 200, limited: true, code: undefined });
     relay!.cut();
     const down = [await call(gateway, secret), await call(gateway, secret), await call(gateway, secret), await call(gateway, secret)];
-    assert.ok(down.every(({ status, limited }) => status === 200 && !limited), JSON.stringify(down));
+    assert.ok(
+      down.every(({ status, limited }) => status === 200 && !limited),
+      JSON.stringify(down),
+    );
     // The log file is written asynchronously: wait for the line instead of reading before it is flushed.
     const logged = /"message":"rate limit store failed".*"policy":"allowing requests"|"policy":"allowing requests".*"message":"rate limit store failed"/;
     await eventually(() => logged.test(readFileSync(logFile(), 'utf8')), 10_000).catch(() => assert.fail('no "rate limit store failed" line in the log'));
@@ -79,7 +82,11 @@ describe('Redis outages (rate_limit.store: redis)', function () {
     await recovered(gateway);
     // One call was counted before the outage: two more fit in rpm 3, the next is refused.
     const back = [await call(gateway, secret), await call(gateway, secret), await call(gateway, secret)];
-    assert.deepEqual(back.map(({ status }) => status), [200, 200, 429], JSON.stringify(back));
+    assert.deepEqual(
+      back.map(({ status }) => status),
+      [200, 200, 429],
+      JSON.stringify(back),
+    );
     count({ requests: 8, faults: 1 });
     console.log(`      Redis outage (allow): ${down.length} calls passed uncounted while down, limit enforced again after recovery`);
   });
@@ -90,14 +97,21 @@ describe('Redis outages (rate_limit.store: redis)', function () {
     assert.equal((await call(gateway, secret)).status, 200);
     relay!.cut();
     const down = [await call(gateway, secret), await call(gateway, secret), await call(gateway, secret)];
-    assert.ok(down.every(({ status, code }) => status === 503 && code === 'service_unavailable'), JSON.stringify(down));
+    assert.ok(
+      down.every(({ status, code }) => status === 503 && code === 'service_unavailable'),
+      JSON.stringify(down),
+    );
     const health = await fetch(`${gateway.url}/health`);
     assert.equal(health.status, 503);
     assert.equal(((await health.json()) as { checks: { redis: string } }).checks.redis, 'unavailable');
     relay!.restore();
     await recovered(gateway);
     const back = [await call(gateway, secret), await call(gateway, secret), await call(gateway, secret)];
-    assert.deepEqual(back.map(({ status }) => status), [200, 200, 429], JSON.stringify(back));
+    assert.deepEqual(
+      back.map(({ status }) => status),
+      [200, 200, 429],
+      JSON.stringify(back),
+    );
     count({ requests: 7, faults: 1 });
     console.log(`      Redis outage (deny): ${down.length} calls refused with 503 while down, ${relay!.faults} connections cut or refused in all`);
   });

@@ -113,7 +113,9 @@ describe('shutdown and crash recovery of a real gateway process', function () {
     await load.stop();
     assert.equal(code, 0, 'exit code');
     const books = await booksOf(openDb(), record.id);
-    console.log(`      SIGTERM under load: ${load.answered} requests answered, ${books.usageRows} usage rows, ${load.answered - books.usageRows} lost, exit ${code}`);
+    console.log(
+      `      SIGTERM under load: ${load.answered} requests answered, ${books.usageRows} usage rows, ${load.answered - books.usageRows} lost, exit ${code}`,
+    );
     count({ requests: load.answered, faults: 1, rowsExpected: load.answered, rowsLost: Math.max(0, load.answered - books.usageRows) });
     assert.equal(books.usageRows, load.answered, 'one usage row per answered request');
     assert.equal(books.openHolds, 0, 'every hold settled');

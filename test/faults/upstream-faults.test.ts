@@ -33,7 +33,14 @@ const FAULTS: Fault[] = [
   { name: 'never-ending JSON body', model: 'org/endless', stream: false, status: 504, code: 'upstream_timeout' },
   { name: 'never-ending stream (max_stream_ms)', model: 'org/endless', stream: true, status: 200, code: 'upstream_timeout', event: true },
   { name: 'stream silent between chunks', model: 'org/slow-stream', stream: true, status: 200, code: 'upstream_timeout', event: true },
-  { name: '429 with a Retry-After beyond retries.max_ms', model: 'org/rate-limited', stream: false, status: 429, code: 'upstream_rate_limited', retryAfter: '7' },
+  {
+    name: '429 with a Retry-After beyond retries.max_ms',
+    model: 'org/rate-limited',
+    stream: false,
+    status: 429,
+    code: 'upstream_rate_limited',
+    retryAfter: '7',
+  },
   { name: 'slow first byte', model: 'org/slow', stream: false, status: 504, code: 'upstream_timeout' },
   { name: 'slow first byte (stream)', model: 'org/slow', stream: true, status: 504, code: 'upstream_timeout' },
 ];
@@ -166,7 +173,10 @@ describe('upstream faults through the gateway', () => {
 
 /** The stream's error event (it may be followed by `data: [DONE]`). */
 function lastErrorEvent(text: string): { error: { code: string } } {
-  const events = text.trim().split('\n\n').map((event) => event.replace(/^data: /, ''));
+  const events = text
+    .trim()
+    .split('\n\n')
+    .map((event) => event.replace(/^data: /, ''));
   const error = events.reverse().find((event) => event.startsWith('{"error"'));
   assert.ok(error, `an error event in ${text.slice(-300)}`);
   return JSON.parse(error) as { error: { code: string } };

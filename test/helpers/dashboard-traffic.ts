@@ -20,7 +20,7 @@ const MODELS: [string, string, number, number][] = [
 /** A deterministic stream of numbers in [0, 1): the screenshots come out the same each run. */
 function randoms(seed: number): () => number {
   let state = seed;
-  return () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 }
 
 /** Busier in the working hours (UTC) and on later days, as a growing gateway is. */

@@ -17,7 +17,11 @@ export async function startDashboardGateway(): Promise<DashboardGateway> {
   const hf = await startMock({ flavor: 'hf', apiKey: HF_KEY });
   const openai = await startMock({ flavor: 'openai', apiKey: OPENAI_KEY });
   const gateway = await startGateway({
-    providers: { openai: openaiEntry(openai.url), huggingface: hfEntry(hf.url), local: { plugin: 'openai-compatible', base_url: hf.url, models: ['llama3*'], retries: { attempts: 0 } } },
+    providers: {
+      openai: openaiEntry(openai.url),
+      huggingface: hfEntry(hf.url),
+      local: { plugin: 'openai-compatible', base_url: hf.url, models: ['llama3*'], retries: { attempts: 0 } },
+    },
     config: { admin: { token: ADMIN_TOKEN } },
   });
   return {

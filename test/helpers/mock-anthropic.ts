@@ -22,7 +22,10 @@ export const CLAUDE_THINKING = 'A greeting; greet back.';
 export const TOOL_PREAMBLE = 'Let me check.';
 export const TOOL_RESULT_ANSWER = 'It is sunny in Paris and rainy in Rome.';
 /** The inputs of the tool calls the mock makes, streamed in these pieces. */
-export const TOOL_INPUT_PIECES = [['{"city":', ' "Paris"}'], ['{"ci', 'ty": "Rome"}']];
+export const TOOL_INPUT_PIECES = [
+  ['{"city":', ' "Paris"}'],
+  ['{"ci', 'ty": "Rome"}'],
+];
 export const CLAUDE_MODELS = [
   { type: 'model', id: 'claude-sonnet-4-5-20250929', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' },
   { type: 'model', id: 'claude-haiku-4-5-20251001', display_name: 'Claude Haiku 4.5', created_at: '2025-10-01T00:00:00Z' },
@@ -134,7 +137,9 @@ export class MockAnthropic extends EventEmitter {
   private streamEndlessly(res: http.ServerResponse, body: Json): void {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
     const send = (type: string, fields: Json): void => void res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`);
-    send('message_start', { message: { id: 'msg_mock_endless', type: 'message', role: 'assistant', model: body.model, content: [], usage: { input_tokens: 5, output_tokens: 1 } } });
+    send('message_start', {
+      message: { id: 'msg_mock_endless', type: 'message', role: 'assistant', model: body.model, content: [], usage: { input_tokens: 5, output_tokens: 1 } },
+    });
     send('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
     const timer = setInterval(() => send('content_block_delta', { index: 0, delta: { type: 'text_delta', text: ' word' } }), 10);
     res.once('close', () => {
@@ -151,14 +156,16 @@ function refusalOf(body: Json): { status: number; type: string; message: string 
   if (typeof body.temperature === 'number' && body.temperature > 1) return { status: 400, type: 'invalid_request_error', message: 'temperature: range: 0..1' };
   const model = String(body.model);
   if (model.endsWith('-overloaded')) return { status: 529, type: 'overloaded_error', message: 'Overloaded' };
-  if (model.endsWith('-rate-limited')) return { status: 429, type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit' };
+  if (model.endsWith('-rate-limited'))
+    return { status: 429, type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit' };
   return undefined;
 }
 
 /** Tool calls when tools are sent and the last user turn holds no tool result; thinking first when asked for. */
 function answerBlocks(body: Json): Json[] {
   const blocks: Json[] = [];
-  if ((body.thinking as { type?: unknown } | undefined)?.type === 'enabled') blocks.push({ type: 'thinking', thinking: CLAUDE_THINKING, signature: 'sig-mock' });
+  if ((body.thinking as { type?: unknown } | undefined)?.type === 'enabled')
+    blocks.push({ type: 'thinking', thinking: CLAUDE_THINKING, signature: 'sig-mock' });
   const tools = body.tools as { name: string }[] | undefined;
   if (tools?.length && !lastTurnHasToolResult(body)) {
     blocks.push({ type: 'text', text: TOOL_PREAMBLE });
@@ -183,7 +190,16 @@ function streamMessage(res: http.ServerResponse, body: Json, blocks: Json[]): vo
   const send = (type: string, fields: Json): void => void res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`);
   const { output_tokens: _output, ...input } = ANTHROPIC_USAGE;
   send('message_start', {
-    message: { id: 'msg_mock_01', type: 'message', role: 'assistant', model: body.model, content: [], stop_reason: null, stop_sequence: null, usage: { ...input, output_tokens: 1 } },
+    message: {
+      id: 'msg_mock_01',
+      type: 'message',
+      role: 'assistant',
+      model: body.model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { ...input, output_tokens: 1 },
+    },
   });
   send('ping', {});
   let tool = 0;

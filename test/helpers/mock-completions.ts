@@ -40,7 +40,15 @@ export function echoChatCompletion(body: Json): Json {
     logprobs: null,
     finish_reason: 'stop',
   }));
-  return { id: 'chatcmpl-echo', object: 'chat.completion', created: 1741569952, model: body.model, choices, usage: echoUsage(prompt, n), system_fingerprint: null };
+  return {
+    id: 'chatcmpl-echo',
+    object: 'chat.completion',
+    created: 1741569952,
+    model: body.model,
+    choices,
+    usage: echoUsage(prompt, n),
+    system_fingerprint: null,
+  };
 }
 
 /** The stream pieces of the echo answer (choice 0). */

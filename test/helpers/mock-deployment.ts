@@ -123,14 +123,42 @@ export class MockDeployment extends EventEmitter {
   private responses(res: http.ServerResponse, body: Record<string, unknown>): void {
     const previous = body.previous_response_id;
     if (typeof previous === 'string' && !this.stored.has(previous)) {
-      return json(res, 400, { error: { message: `Previous response with id '${previous}' not found.`, type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_not_found' } });
+      return json(res, 400, {
+        error: {
+          message: `Previous response with id '${previous}' not found.`,
+          type: 'invalid_request_error',
+          param: 'previous_response_id',
+          code: 'previous_response_not_found',
+        },
+      });
     }
     const id = `resp_${this.name}_${this.stored.size + 1}`;
     this.stored.add(id);
     this.served++;
-    const message = { id: `msg_${id}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: `served by ${this.name}`, annotations: [] }] };
-    const usage = { input_tokens: 11, input_tokens_details: { cached_tokens: 0 }, output_tokens: 4, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 15 };
-    const response = { id, object: 'response', created_at: 1741476542, status: 'completed', model: body.model, output: [message], previous_response_id: previous ?? null, usage };
+    const message = {
+      id: `msg_${id}`,
+      type: 'message',
+      status: 'completed',
+      role: 'assistant',
+      content: [{ type: 'output_text', text: `served by ${this.name}`, annotations: [] }],
+    };
+    const usage = {
+      input_tokens: 11,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: 4,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 15,
+    };
+    const response = {
+      id,
+      object: 'response',
+      created_at: 1741476542,
+      status: 'completed',
+      model: body.model,
+      output: [message],
+      previous_response_id: previous ?? null,
+      usage,
+    };
     if (body.stream !== true) return json(res, 200, response);
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const events: [string, Record<string, unknown>][] = [
@@ -188,5 +216,13 @@ export async function startDeployments(...names: string[]): Promise<MockDeployme
 
 /** An `openai-compatible` provider entry for a deployment; `models` need not match the routing rule's. */
 export function deploymentEntry(deployment: MockDeployment, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { plugin: 'openai-compatible', base_url: deployment.url, api_key: DEPLOYMENT_KEY, models: [`${deployment.name}-only/*`], retries: { attempts: 0 }, timeout_ms: 2000, ...extra };
+  return {
+    plugin: 'openai-compatible',
+    base_url: deployment.url,
+    api_key: DEPLOYMENT_KEY,
+    models: [`${deployment.name}-only/*`],
+    retries: { attempts: 0 },
+    timeout_ms: 2000,
+    ...extra,
+  };
 }

@@ -16,7 +16,14 @@ export const MOCK_RESPONSE_USAGE = {
   total_tokens: 23,
 };
 
-const FUNCTION_CALL = { id: 'fc_mock_1', type: 'function_call', status: 'completed', arguments: '{"city":"Paris"}', call_id: 'call_weather_1', name: 'get_weather' };
+const FUNCTION_CALL = {
+  id: 'fc_mock_1',
+  type: 'function_call',
+  status: 'completed',
+  arguments: '{"city":"Paris"}',
+  call_id: 'call_weather_1',
+  name: 'get_weather',
+};
 
 function lastIsToolOutput(body: Json): boolean {
   const input = body.input;

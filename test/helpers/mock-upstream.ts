@@ -65,11 +65,25 @@ const HF_MODELS = {
       owned_by: 'meta-llama',
       architecture: { input_modalities: ['text'], output_modalities: ['text'] },
       providers: [
-        { provider: 'novita', status: 'live', context_length: 131072, pricing: { input: 0.02, output: 0.05 }, supports_tools: true, supports_structured_output: false, is_model_author: false },
+        {
+          provider: 'novita',
+          status: 'live',
+          context_length: 131072,
+          pricing: { input: 0.02, output: 0.05 },
+          supports_tools: true,
+          supports_structured_output: false,
+          is_model_author: false,
+        },
         { provider: 'hf-inference', status: 'live', is_model_author: false },
       ],
     },
-    { id: 'deepseek-ai/DeepSeek-R1', object: 'model', created: 1737000000, owned_by: 'deepseek-ai', providers: [{ provider: 'together', status: 'live', is_model_author: false }] },
+    {
+      id: 'deepseek-ai/DeepSeek-R1',
+      object: 'model',
+      created: 1737000000,
+      owned_by: 'deepseek-ai',
+      providers: [{ provider: 'together', status: 'live', is_model_author: false }],
+    },
   ],
 };
 
@@ -222,7 +236,14 @@ export class MockUpstream extends EventEmitter {
       case 'error-401':
         return this.unauthorized(res);
       case 'unsupported':
-        return json(res, 400, { error: { message: `The requested model '${model}' is not supported by any provider you have enabled.`, type: 'invalid_request_error', param: 'model', code: 'model_not_supported' } });
+        return json(res, 400, {
+          error: {
+            message: `The requested model '${model}' is not supported by any provider you have enabled.`,
+            type: 'invalid_request_error',
+            param: 'model',
+            code: 'model_not_supported',
+          },
+        });
       case 'loading':
         return json(res, 503, { error: `Model ${model} is currently loading`, estimated_time: 20.0 });
       case 'html-500':
@@ -331,7 +352,8 @@ export class MockUpstream extends EventEmitter {
       const lastExtra = scenario === 'usage-in-last-chunk' ? { usage: MOCK_USAGE } : {};
       if (!(await send(chunk({}, scenario === 'length' ? 'length' : 'stop', lastExtra)))) return;
     }
-    if (sendUsage && scenario !== 'usage-in-last-chunk') await send({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [], usage: MOCK_USAGE });
+    if (sendUsage && scenario !== 'usage-in-last-chunk')
+      await send({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [], usage: MOCK_USAGE });
     finished = true;
     await send('[DONE]');
     res.end();
@@ -406,7 +428,8 @@ function sampleArguments(schema: unknown, k: number): Record<string, unknown> {
   const properties = (schema as { properties?: Record<string, { type?: string }> } | undefined)?.properties ?? {};
   const args: Record<string, unknown> = {};
   for (const [name, property] of Object.entries(properties)) {
-    args[name] = property?.type === 'number' || property?.type === 'integer' ? k + 1 : property?.type === 'boolean' ? true : SAMPLE_CITIES[k % SAMPLE_CITIES.length];
+    args[name] =
+      property?.type === 'number' || property?.type === 'integer' ? k + 1 : property?.type === 'boolean' ? true : SAMPLE_CITIES[k % SAMPLE_CITIES.length];
   }
   return args;
 }

@@ -33,7 +33,13 @@ export async function startPool(deployments: readonly MockDeployment[], options:
   let now = Date.now();
   const providers = Object.fromEntries(deployments.map((deployment) => [deployment.name, deploymentEntry(deployment, options.entries?.[deployment.name])]));
   const rule = { models: ['pool/*'], targets: deployments.map((deployment) => deployment.name), ...options.rule };
-  const config = { admin: { token: ADMIN_TOKEN }, routing: [rule], cooldown: options.cooldown ?? {}, rate_limit: { requests_per_window: 100_000 }, ...options.config };
+  const config = {
+    admin: { token: ADMIN_TOKEN },
+    routing: [rule],
+    cooldown: options.cooldown ?? {},
+    rate_limit: { requests_per_window: 100_000 },
+    ...options.config,
+  };
   const gateway = await startGateway({ providers, config, clock: options.fakeClock === false ? undefined : () => now });
   const { secret } = await gateway.createKey();
   const client = gateway.client(secret);
@@ -46,7 +52,11 @@ export async function startPool(deployments: readonly MockDeployment[], options:
     },
     now: () => now,
     async ask(content = 'Hi', extra = {}) {
-      const answer = await client.chat.completions.create({ model: POOL_MODEL, messages: [{ role: 'user', content }], ...extra } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+      const answer = await client.chat.completions.create({
+        model: POOL_MODEL,
+        messages: [{ role: 'user', content }],
+        ...extra,
+      } as OpenAI.ChatCompletionCreateParamsNonStreaming);
       return String(answer.choices[0].message.content).replace('served by ', '');
     },
     close: () => gateway.close(),

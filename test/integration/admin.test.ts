@@ -26,7 +26,13 @@ describe('admin API', () => {
     fetch(`${gateway.url}/admin${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } });
 
   it('answers 404 on every admin route when admin.token is empty', async () => {
-    for (const [method, path] of [['GET', '/admin/keys'], ['POST', '/admin/keys'], ['GET', '/admin/usage'], ['DELETE', '/admin/keys/x'], ['POST', '/admin/keys/x/credits']]) {
+    for (const [method, path] of [
+      ['GET', '/admin/keys'],
+      ['POST', '/admin/keys'],
+      ['GET', '/admin/usage'],
+      ['DELETE', '/admin/keys/x'],
+      ['POST', '/admin/keys/x/credits'],
+    ]) {
       const response = await fetch(`${closed.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}` } });
       assert.equal(response.status, 404, `${method} ${path}`);
     }
@@ -55,13 +61,30 @@ describe('admin API', () => {
     assert.equal('key' in listed, false);
     assert.equal(JSON.stringify(list).includes(String(key.key)), false);
     assert.deepEqual(Object.keys(listed).sort(), [
-      'balance_usd', 'budget_period', 'budget_resets_at', 'budget_spent_usd', 'budget_usd', 'created_at', 'expires_at', 'id', 'last_used_at', 'models', 'name', 'prefix', 'revoked', 'rpm', 'tpm', 'trial_tokens_remaining',
+      'balance_usd',
+      'budget_period',
+      'budget_resets_at',
+      'budget_spent_usd',
+      'budget_usd',
+      'created_at',
+      'expires_at',
+      'id',
+      'last_used_at',
+      'models',
+      'name',
+      'prefix',
+      'revoked',
+      'rpm',
+      'tpm',
+      'trial_tokens_remaining',
     ]);
 
     const topped = await admin(`/keys/${key.id}/credits`, { method: 'POST', body: JSON.stringify({ credits_usd: 0.5 }) });
     assert.equal(((await topped.json()) as { balance_usd: number }).balance_usd, 3);
 
-    const answer = await gateway.client(String(key.key)).chat.completions.create({ model: 'meta-llama/Llama-3.1-8B-Instruct', messages: [{ role: 'user', content: 'Hi' }] });
+    const answer = await gateway
+      .client(String(key.key))
+      .chat.completions.create({ model: 'meta-llama/Llama-3.1-8B-Instruct', messages: [{ role: 'user', content: 'Hi' }] });
     assert.ok(answer.choices.length > 0);
 
     const revoked = await admin(`/keys/${key.id}`, { method: 'DELETE' });
@@ -69,7 +92,8 @@ describe('admin API', () => {
     const refused = await fetch(`${gateway.baseURL}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key.key}` }, body: '{}' });
     assert.equal(refused.status, 401, 'a revoke through the admin API takes effect on this instance at once');
     // As `switchyard credits add` does, a revoked key takes no top-up: the money could never be spent.
-    const balanceOf = async () => ((await (await admin('/keys')).json()) as { data: { id: string; balance_usd: number }[] }).data.find((entry) => entry.id === key.id)?.balance_usd;
+    const balanceOf = async () =>
+      ((await (await admin('/keys')).json()) as { data: { id: string; balance_usd: number }[] }).data.find((entry) => entry.id === key.id)?.balance_usd;
     const before = await balanceOf();
     const late = await admin(`/keys/${key.id}/credits`, { method: 'POST', body: JSON.stringify({ credits_usd: 1 }) });
     assert.equal(late.status, 409);
@@ -82,10 +106,28 @@ describe('admin API', () => {
     await gateway.client(created.key).chat.completions.create({ model: 'meta-llama/Llama-3.1-8B-Instruct', messages: [{ role: 'user', content: 'Hi' }] });
     await gateway.running.deps.writer.flush();
     const since = new Date(Date.now() - 60_000).toISOString();
-    const usage = (await (await admin(`/usage?key_id=${created.id}&since=${encodeURIComponent(since)}`)).json()) as { object: string; data: Record<string, unknown>[] };
+    const usage = (await (await admin(`/usage?key_id=${created.id}&since=${encodeURIComponent(since)}`)).json()) as {
+      object: string;
+      data: Record<string, unknown>[];
+    };
     assert.equal(usage.object, 'list');
     assert.equal(usage.data.length, 1);
-    for (const field of ['request_id', 'key_id', 'provider', 'model', 'prompt_tokens', 'completion_tokens', 'cost_usd', 'status', 'error_code', 'latency_ms', 'ttft_ms', 'stream', 'estimated', 'created_at']) {
+    for (const field of [
+      'request_id',
+      'key_id',
+      'provider',
+      'model',
+      'prompt_tokens',
+      'completion_tokens',
+      'cost_usd',
+      'status',
+      'error_code',
+      'latency_ms',
+      'ttft_ms',
+      'stream',
+      'estimated',
+      'created_at',
+    ]) {
       assert.ok(field in usage.data[0], field);
     }
     const future = (await (await admin(`/usage?key_id=${created.id}&since=2999-01-01T00:00:00Z`)).json()) as { data: unknown[] };

@@ -23,7 +23,11 @@ const EXPECTED_MICRO = Math.ceil(
     ANTHROPIC_USAGE.cache_creation_input_tokens * PRICES.cache_write +
     ANTHROPIC_USAGE.output_tokens * PRICES.output,
 );
-const WEATHER = { name: 'get_weather', description: 'Weather in a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] } };
+const WEATHER = {
+  name: 'get_weather',
+  description: 'Weather in a city',
+  input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] },
+};
 
 describe('anthropic provider: the Anthropic SDK passing through natively', () => {
   let claude: MockAnthropic;
@@ -33,7 +37,10 @@ describe('anthropic provider: the Anthropic SDK passing through natively', () =>
 
   before(async () => {
     claude = await startMockAnthropic();
-    gateway = await startGateway({ providers: { anthropic: anthropicEntry(claude.url) }, config: { pricing: { 'claude-*': PRICES, default: { input: 0.5, output: 1.5 } } } });
+    gateway = await startGateway({
+      providers: { anthropic: anthropicEntry(claude.url) },
+      config: { pricing: { 'claude-*': PRICES, default: { input: 0.5, output: 1.5 } } },
+    });
     gatewayKey = (await gateway.createKey()).secret;
     anthropic = new Anthropic({ apiKey: gatewayKey, baseURL: gateway.url, maxRetries: 0 });
   });
@@ -65,12 +72,18 @@ describe('anthropic provider: the Anthropic SDK passing through natively', () =>
     assert.deepEqual(data.usage, ANTHROPIC_USAGE);
     assert.equal((data as unknown as { gateway_usage: { cost_usd: number } }).gateway_usage.cost_usd, EXPECTED_MICRO / 1e6);
     const row = await usageRow(gateway, response.headers.get('x-request-id')!);
-    assert.deepEqual([row.endpoint, row.provider, row.prompt_tokens, row.completion_tokens, row.cost_micro], ['messages', 'anthropic', PROMPT, 9, EXPECTED_MICRO]);
+    assert.deepEqual(
+      [row.endpoint, row.provider, row.prompt_tokens, row.completion_tokens, row.cost_micro],
+      ['messages', 'anthropic', PROMPT, 9, EXPECTED_MICRO],
+    );
   });
 
   it('streams the upstream events in order, tool_use input included, and charges the cache-aware usage', async () => {
     const mark = await usageMark(gateway);
-    const stream = anthropic.messages.stream({ model: `${MODEL}-parallel`, max_tokens: 256, tools: [WEATHER], messages: [{ role: 'user', content: 'Paris and Rome?' }] }, { headers: { 'anthropic-beta': BETAS } });
+    const stream = anthropic.messages.stream(
+      { model: `${MODEL}-parallel`, max_tokens: 256, tools: [WEATHER], messages: [{ role: 'user', content: 'Paris and Rome?' }] },
+      { headers: { 'anthropic-beta': BETAS } },
+    );
     const types: string[] = [];
     stream.on('streamEvent', (event) => types.push(event.type));
     const final = await stream.finalMessage();
@@ -120,10 +133,13 @@ describe('anthropic provider: the Anthropic SDK passing through natively', () =>
   });
 
   it('reports an upstream 529 to the Anthropic SDK as an overloaded error', async () => {
-    await assert.rejects(anthropic.messages.create({ model: `${MODEL}-overloaded`, max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }), (error: InstanceType<typeof Anthropic.APIError>) => {
-      assert.equal(error.status, 503);
-      assert.equal((error.error as { error?: { type?: string } }).error?.type, 'overloaded_error');
-      return true;
-    });
+    await assert.rejects(
+      anthropic.messages.create({ model: `${MODEL}-overloaded`, max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }),
+      (error: InstanceType<typeof Anthropic.APIError>) => {
+        assert.equal(error.status, 503);
+        assert.equal((error.error as { error?: { type?: string } }).error?.type, 'overloaded_error');
+        return true;
+      },
+    );
   });
 });

@@ -28,7 +28,11 @@ const CHAT_USAGE = {
 const PRICES = { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 };
 const WEATHER: OpenAI.Chat.ChatCompletionFunctionTool = {
   type: 'function',
-  function: { name: 'get_weather', description: 'Weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+  function: {
+    name: 'get_weather',
+    description: 'Weather in a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
 };
 
 type WithGatewayUsage = { gateway_usage: { cost_usd: number; tokens_charged: number } };
@@ -67,7 +71,13 @@ describe('anthropic provider: chat completions and Responses translated to Messa
         messages: [
           { role: 'system', content: 'Be brief.' },
           { role: 'developer', content: 'Answer in English.' },
-          { role: 'user', content: [{ type: 'text', text: `Hi ${CANARY}` }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: `Hi ${CANARY}` },
+              { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+            ],
+          },
           { role: 'assistant', content: 'Hello.' },
           { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] },
         ],
@@ -89,7 +99,13 @@ describe('anthropic provider: chat completions and Responses translated to Messa
         { type: 'text', text: 'Answer in English.' },
       ],
       messages: [
-        { role: 'user', content: [{ type: 'text', text: `Hi ${CANARY}` }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: `Hi ${CANARY}` },
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+          ],
+        },
         { role: 'assistant', content: [{ type: 'text', text: 'Hello.' }] },
         { role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } }] },
       ],
@@ -109,7 +125,14 @@ describe('anthropic provider: chat completions and Responses translated to Messa
   });
 
   it("sends the client's max_completion_tokens and a single system text as a string", async () => {
-    await client.chat.completions.create({ model: MODEL, max_completion_tokens: 77, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] });
+    await client.chat.completions.create({
+      model: MODEL,
+      max_completion_tokens: 77,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hi' },
+      ],
+    });
     assert.equal(claude.lastRequest!.body!.max_tokens, 77);
     assert.equal(claude.lastRequest!.body!.system, 'Be brief.');
   });
@@ -124,7 +147,12 @@ describe('anthropic provider: chat completions and Responses translated to Messa
   });
 
   it('streams text chunks and a final usage chunk with the same usage mapping', async () => {
-    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks: OpenAI.Chat.ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     assert.equal(claude.lastRequest!.body!.stream, true);
@@ -133,7 +161,10 @@ describe('anthropic provider: chat completions and Responses translated to Messa
     assert.deepEqual(chunks[0].choices[0].delta, { role: 'assistant', content: '' });
     const text = chunks.map((chunk) => chunk.choices[0]?.delta?.content ?? '').join('');
     assert.equal(text, CLAUDE_TEXT);
-    assert.deepEqual(chunks.filter((chunk) => chunk.choices[0]?.delta?.content).map((chunk) => chunk.choices[0].delta.content), CLAUDE_PIECES);
+    assert.deepEqual(
+      chunks.filter((chunk) => chunk.choices[0]?.delta?.content).map((chunk) => chunk.choices[0].delta.content),
+      CLAUDE_PIECES,
+    );
     assert.equal(chunks.at(-2)!.choices[0].finish_reason, 'stop');
     const last = chunks.at(-1)!;
     assert.deepEqual(last.choices, []);
@@ -143,7 +174,13 @@ describe('anthropic provider: chat completions and Responses translated to Messa
   });
 
   it('maps tools and tool_choice, and answers tool_use blocks as tool_calls with JSON arguments', async () => {
-    const data = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER], tool_choice: 'required', parallel_tool_calls: false });
+    const data = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      tools: [WEATHER],
+      tool_choice: 'required',
+      parallel_tool_calls: false,
+    });
     const sent = claude.lastRequest!.body!;
     assert.deepEqual(sent.tools, [{ name: 'get_weather', description: 'Weather in a city', input_schema: WEATHER.function.parameters }]);
     assert.deepEqual(sent.tool_choice, { type: 'any', disable_parallel_tool_use: true });
@@ -157,7 +194,10 @@ describe('anthropic provider: chat completions and Responses translated to Messa
     const choices: [OpenAI.Chat.ChatCompletionToolChoiceOption, unknown][] = [
       ['auto', { type: 'auto' }],
       ['none', { type: 'none' }],
-      [{ type: 'function', function: { name: 'get_weather' } }, { type: 'tool', name: 'get_weather' }],
+      [
+        { type: 'function', function: { name: 'get_weather' } },
+        { type: 'tool', name: 'get_weather' },
+      ],
     ];
     for (const [choice, expected] of choices) {
       await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Weather?' }], tools: [WEATHER], tool_choice: choice });
@@ -205,7 +245,11 @@ describe('anthropic provider: chat completions and Responses translated to Messa
   });
 
   it('answers two parallel tool calls in one JSON answer', async () => {
-    const data = await client.chat.completions.create({ model: `${MODEL}-parallel`, messages: [{ role: 'user', content: 'Paris and Rome?' }], tools: [WEATHER] });
+    const data = await client.chat.completions.create({
+      model: `${MODEL}-parallel`,
+      messages: [{ role: 'user', content: 'Paris and Rome?' }],
+      tools: [WEATHER],
+    });
     assert.deepEqual(
       data.choices[0].message.tool_calls!.map((call) => [call.id, call.type === 'function' && call.function.arguments]),
       [
@@ -216,7 +260,12 @@ describe('anthropic provider: chat completions and Responses translated to Messa
   });
 
   it('streams two parallel tool calls with their own indexes and arguments from input_json_delta pieces', async () => {
-    const stream = await client.chat.completions.create({ model: `${MODEL}-parallel`, messages: [{ role: 'user', content: 'Paris and Rome?' }], tools: [WEATHER], stream: true });
+    const stream = await client.chat.completions.create({
+      model: `${MODEL}-parallel`,
+      messages: [{ role: 'user', content: 'Paris and Rome?' }],
+      tools: [WEATHER],
+      stream: true,
+    });
     const chunks: OpenAI.Chat.ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     const calls = new Map<number, { id?: string; name?: string; arguments: string; pieces: number }>();
@@ -236,15 +285,21 @@ describe('anthropic provider: chat completions and Responses translated to Messa
       }
     }
     assert.equal(text, TOOL_PREAMBLE);
-    assert.deepEqual([...calls.entries()], [
-      [0, { id: 'toolu_mock_1', name: 'get_weather', arguments: '{"city": "Paris"}', pieces: 2 }],
-      [1, { id: 'toolu_mock_2', name: 'get_weather', arguments: '{"city": "Rome"}', pieces: 2 }],
-    ]);
+    assert.deepEqual(
+      [...calls.entries()],
+      [
+        [0, { id: 'toolu_mock_1', name: 'get_weather', arguments: '{"city": "Paris"}', pieces: 2 }],
+        [1, { id: 'toolu_mock_2', name: 'get_weather', arguments: '{"city": "Rome"}', pieces: 2 }],
+      ],
+    );
     assert.equal(chunks.find((chunk) => chunk.choices[0]?.finish_reason)?.choices[0].finish_reason, 'tool_calls');
     // The SDK's own assembler agrees.
     const runner = client.chat.completions.stream({ model: `${MODEL}-parallel`, messages: [{ role: 'user', content: 'Paris and Rome?' }], tools: [WEATHER] });
     const final = await runner.finalChatCompletion();
-    assert.deepEqual(final.choices[0].message.tool_calls!.map((call) => call.type === 'function' && JSON.parse(call.function.arguments)), [{ city: 'Paris' }, { city: 'Rome' }]);
+    assert.deepEqual(
+      final.choices[0].message.tool_calls!.map((call) => call.type === 'function' && JSON.parse(call.function.arguments)),
+      [{ city: 'Paris' }, { city: 'Rome' }],
+    );
   });
 
   it('passes thinking through as reasoning_content, JSON and streamed', async () => {
@@ -265,10 +320,16 @@ describe('anthropic provider: chat completions and Responses translated to Messa
     assert.deepEqual([sent.system, sent.max_tokens, sent.messages], ['Be brief.', 300, [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }]]);
     assert.equal(data.output_text, CLAUDE_TEXT);
     assert.equal(data.status, 'completed');
-    assert.deepEqual([data.usage?.input_tokens, data.usage?.output_tokens, data.usage?.input_tokens_details], [PROMPT, 9, { cached_tokens: 2000, cache_write_tokens: 300 }]);
+    assert.deepEqual(
+      [data.usage?.input_tokens, data.usage?.output_tokens, data.usage?.input_tokens_details],
+      [PROMPT, 9, { cached_tokens: 2000, cache_write_tokens: 300 }],
+    );
     assert.equal((data as unknown as WithGatewayUsage).gateway_usage.cost_usd, EXPECTED_MICRO / 1e6);
     const row = await usageRow(gateway, response.headers.get('x-request-id')!);
-    assert.deepEqual([row.endpoint, row.provider, row.prompt_tokens, row.completion_tokens, row.cost_micro], ['responses', 'anthropic', PROMPT, 9, EXPECTED_MICRO]);
+    assert.deepEqual(
+      [row.endpoint, row.provider, row.prompt_tokens, row.completion_tokens, row.cost_micro],
+      ['responses', 'anthropic', PROMPT, 9, EXPECTED_MICRO],
+    );
   });
 
   it('answers /v1/responses through the translation, streamed, tool calls included', async () => {
@@ -286,10 +347,18 @@ describe('anthropic provider: chat completions and Responses translated to Messa
     assert.equal(text, CLAUDE_TEXT);
     assert.equal(completed?.usage?.input_tokens, PROMPT);
     assert.equal((completed as unknown as WithGatewayUsage).gateway_usage.cost_usd, EXPECTED_MICRO / 1e6);
-    const tools = await client.responses.create({ model: MODEL, input: 'Weather in Paris?', tools: [{ type: 'function', name: 'get_weather', parameters: WEATHER.function.parameters!, strict: false }], stream: true });
+    const tools = await client.responses.create({
+      model: MODEL,
+      input: 'Weather in Paris?',
+      tools: [{ type: 'function', name: 'get_weather', parameters: WEATHER.function.parameters!, strict: false }],
+      stream: true,
+    });
     const calls: OpenAI.Responses.ResponseFunctionToolCall[] = [];
     for await (const event of tools) if (event.type === 'response.output_item.done' && event.item.type === 'function_call') calls.push(event.item);
-    assert.deepEqual(calls.map((call) => [call.call_id, call.name, JSON.parse(call.arguments)]), [['toolu_mock_1', 'get_weather', { city: 'Paris' }]]);
+    assert.deepEqual(
+      calls.map((call) => [call.call_id, call.name, JSON.parse(call.arguments)]),
+      [['toolu_mock_1', 'get_weather', { city: 'Paris' }]],
+    );
   });
 
   it('refuses what Messages cannot express with a clear 400', async () => {
@@ -300,7 +369,13 @@ describe('anthropic provider: chat completions and Responses translated to Messa
     });
     const before = claude.requests.length;
     await assert.rejects(
-      client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{not json' } }] }] }),
+      client.chat.completions.create({
+        model: MODEL,
+        messages: [
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{not json' } }] },
+        ],
+      }),
       (error: APIError) => error.status === 400 && /valid JSON/.test(error.message),
     );
     assert.equal(claude.requests.length, before, 'nothing was sent upstream');

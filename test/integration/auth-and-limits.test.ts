@@ -25,7 +25,11 @@ describe('gateway keys and limits', () => {
   });
 
   async function post(headers: Record<string, string>, body: unknown = CHAT): Promise<Response> {
-    return fetch(`${gateway.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    return fetch(`${gateway.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
   }
 
   async function errorOf(response: Response): Promise<{ message: string; type: string; param: unknown; code: string }> {

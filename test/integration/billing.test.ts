@@ -63,7 +63,10 @@ describe('billing', () => {
     const error = await gateway
       .client(secret)
       .chat.completions.create({ model: LLAMA, messages: HI })
-      .then(() => assert.fail('expected 402'), (e: APIError) => e);
+      .then(
+        () => assert.fail('expected 402'),
+        (e: APIError) => e,
+      );
     assert.equal(error.status, 402);
     assert.equal(error.code, 'insufficient_credits');
     assert.match(error.message, /may cost up to \$0\.\d+ and the key has \$0\.000010 left/);
@@ -92,7 +95,10 @@ describe('billing', () => {
     assert.equal((first as unknown as { gateway_usage: { tokens_charged: number } }).gateway_usage.tokens_charged, MOCK_USAGE.total_tokens);
     await flush();
     assert.equal((await booksOf(db(), record.id)).trialTokens, allowance - MOCK_USAGE.total_tokens);
-    await assert.rejects(client.chat.completions.create({ model: LLAMA, messages: HI, max_tokens: 10 }), (error: APIError) => error.status === 402 && error.code === 'trial_exhausted');
+    await assert.rejects(
+      client.chat.completions.create({ model: LLAMA, messages: HI, max_tokens: 10 }),
+      (error: APIError) => error.status === 402 && error.code === 'trial_exhausted',
+    );
     const usage = await fetch(`${gateway.baseURL}/usage`, { headers: { authorization: `Bearer ${secret}` } }).then((r) => r.json());
     assert.equal((usage as { trial_tokens_remaining: number }).trial_tokens_remaining, allowance - MOCK_USAGE.total_tokens);
   });
@@ -102,7 +108,10 @@ describe('billing', () => {
     const answer = await gateway.client(secret).chat.completions.create({ model: LLAMA, messages: HI }).withResponse();
     const row = await rowOf(answer.response.headers.get('x-request-id')!);
     assert.equal(row.cost_micro, LLAMA_COST);
-    const usage = (await fetch(`${gateway.baseURL}/usage`, { headers: { authorization: `Bearer ${secret}` } }).then((r) => r.json())) as Record<string, unknown>;
+    const usage = (await fetch(`${gateway.baseURL}/usage`, { headers: { authorization: `Bearer ${secret}` } }).then((r) => r.json())) as Record<
+      string,
+      unknown
+    >;
     assert.equal(usage.balance_usd, null);
     assert.equal(usage.trial_tokens_remaining, null);
     assert.equal(usage.key_id, record.id);
@@ -130,7 +139,9 @@ describe('billing', () => {
     const usage = (answer as unknown as { gateway_usage: { tokens_charged: number; estimated: boolean } }).gateway_usage;
     assert.equal(usage.estimated, true);
     assert.ok(usage.tokens_charged > 8);
-    const stream = await gateway.client(secret).chat.completions.create({ model: 'org/no-usage', messages: HI, stream: true, stream_options: { include_usage: true } });
+    const stream = await gateway
+      .client(secret)
+      .chat.completions.create({ model: 'org/no-usage', messages: HI, stream: true, stream_options: { include_usage: true } });
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     const last = chunks.at(-1) as unknown as { usage: { completion_tokens: number }; gateway_usage: { estimated: boolean } };

@@ -52,7 +52,11 @@ describe('budgets per period', function () {
       fetch(`${gateway.url}/admin${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } });
 
     before(async () => {
-      gateway = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { admin: { token: TOKEN }, rate_limit: { requests_per_window: 100_000 } }, clock: () => clock });
+      gateway = await startGateway({
+        providers: { huggingface: hfEntry(hf.url) },
+        config: { admin: { token: TOKEN }, rate_limit: { requests_per_window: 100_000 } },
+        clock: () => clock,
+      });
     });
 
     after(async () => {
@@ -133,14 +137,20 @@ describe('budgets per period', function () {
       const { secret, record } = await gateway.createKey({ name: 'patched', budget_usd: 0 });
       const refused = await call(gateway, secret);
       assert.equal(refused.code, 'budget_exceeded');
-      const patched = await admin(`/keys/${record.id}`, { method: 'PATCH', body: JSON.stringify({ budget_usd: 5, budget_period: 'week', tpm: 1000, rpm: 50, name: 'patched-2' }) });
+      const patched = await admin(`/keys/${record.id}`, {
+        method: 'PATCH',
+        body: JSON.stringify({ budget_usd: 5, budget_period: 'week', tpm: 1000, rpm: 50, name: 'patched-2' }),
+      });
       assert.equal(patched.status, 200);
       const view = (await patched.json()) as Record<string, unknown>;
       assert.deepEqual([view.name, view.budget_usd, view.budget_period, view.tpm, view.rpm], ['patched-2', 5, 'week', 1000, 50]);
       // Wednesday 2027-05-05: the week resets on Monday 2027-05-10.
       assert.equal(view.budget_resets_at, '2027-05-10T00:00:00.000Z');
       assert.equal((await call(gateway, secret)).status, 200, 'this instance applies the change at once');
-      const cleared = (await (await admin(`/keys/${record.id}`, { method: 'PATCH', body: JSON.stringify({ budget_usd: null }) })).json()) as Record<string, unknown>;
+      const cleared = (await (await admin(`/keys/${record.id}`, { method: 'PATCH', body: JSON.stringify({ budget_usd: null }) })).json()) as Record<
+        string,
+        unknown
+      >;
       assert.deepEqual([cleared.budget_usd, cleared.budget_period, cleared.budget_spent_usd, cleared.budget_resets_at], [null, null, null, null]);
       for (const body of [{ budget_usd: -1 }, { budget_period: 'year' }, { expires_at: 'tomorrow' }, { tpm: 0 }, { unknown: 1 }]) {
         const bad = await admin(`/keys/${record.id}`, { method: 'PATCH', body: JSON.stringify(body) });

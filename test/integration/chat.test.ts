@@ -39,7 +39,11 @@ describe('chat completions', () => {
   });
 
   it('streams chunk by chunk and ends with [DONE]', async () => {
-    const stream = await client.chat.completions.create({ model: 'meta-llama/Llama-3.1-8B-Instruct', messages: [{ role: 'user', content: `Hi ${CANARY}` }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'meta-llama/Llama-3.1-8B-Instruct',
+      messages: [{ role: 'user', content: `Hi ${CANARY}` }],
+      stream: true,
+    });
     const pieces: string[] = [];
     const usages: unknown[] = [];
     for await (const chunk of stream) {

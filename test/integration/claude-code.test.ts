@@ -36,7 +36,7 @@ function sseEvents(text: string): { event: string; data: Record<string, unknown>
     });
 }
 
-describe('messages: Claude Code\'s recorded request', () => {
+describe("messages: Claude Code's recorded request", () => {
   let hf: MockUpstream;
   let gateway: TestGateway;
 
@@ -55,7 +55,10 @@ describe('messages: Claude Code\'s recorded request', () => {
     assert.match(FIXTURE.headers['anthropic-beta'], /^claude-code-20250219,interleaved-thinking-2025-05-14,/);
     assert.equal(FIXTURE.body.stream, true);
     assert.ok(FIXTURE.body.tools.length >= 12);
-    assert.deepEqual(FIXTURE.body.messages.map((m) => m.role), ['user', 'system']);
+    assert.deepEqual(
+      FIXTURE.body.messages.map((m) => m.role),
+      ['user', 'system'],
+    );
   });
 
   it('answers it as a stream with a metered key, and records the call with its tokens and cost', async () => {
@@ -68,12 +71,18 @@ describe('messages: Claude Code\'s recorded request', () => {
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type')!, /^text\/event-stream/);
     const events = sseEvents(await response.text());
-    assert.deepEqual([...new Set(events.map((e) => e.event))], ['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    assert.deepEqual(
+      [...new Set(events.map((e) => e.event))],
+      ['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop'],
+    );
     assert.equal(events.filter((e) => e.event === 'message_start').length, 1);
     const start = events[0].data.message as { model: string; usage: { input_tokens: number } };
     assert.equal(start.model, FIXTURE.body.model);
     assert.ok(start.usage.input_tokens > 1000, 'message_start counts the whole prompt, tools included');
-    const text = events.filter((e) => e.event === 'content_block_delta').map((e) => (e.data.delta as { text: string }).text).join('');
+    const text = events
+      .filter((e) => e.event === 'content_block_delta')
+      .map((e) => (e.data.delta as { text: string }).text)
+      .join('');
     assert.equal(text, MOCK_TEXT);
     const delta = events.find((e) => e.event === 'message_delta')!.data;
     assert.deepEqual(delta.usage, { input_tokens: MOCK_USAGE.prompt_tokens, output_tokens: MOCK_USAGE.completion_tokens });
@@ -81,14 +90,21 @@ describe('messages: Claude Code\'s recorded request', () => {
 
     const sent = hf.lastRequest!;
     const messages = sent.body!.messages as { role: string; content: string }[];
-    assert.deepEqual(messages.map((m) => m.role), ['system', 'user'], 'the system entry is folded into the leading system message');
+    assert.deepEqual(
+      messages.map((m) => m.role),
+      ['system', 'user'],
+      'the system entry is folded into the leading system message',
+    );
     assert.ok(messages[0].content.endsWith(FIXTURE.body.messages[1].content as string));
     assert.equal((sent.body!.tools as unknown[]).length, FIXTURE.body.tools.length);
     for (const field of ['thinking', 'context_management', 'output_config', 'metadata', 'system']) assert.equal(sent.body![field], undefined, field);
     assert.equal(sent.headers['anthropic-beta'], undefined, 'beta flags are for Messages upstreams only');
 
     const row = await usageRow(gateway, response.headers.get('x-request-id')!);
-    assert.deepEqual([row.endpoint, row.model, row.status, row.prompt_tokens, row.completion_tokens, Boolean(row.stream)], ['messages', FIXTURE.body.model, 200, 17, 6, true]);
+    assert.deepEqual(
+      [row.endpoint, row.model, row.status, row.prompt_tokens, row.completion_tokens, Boolean(row.stream)],
+      ['messages', FIXTURE.body.model, 200, 17, 6, true],
+    );
     assert.ok(row.cost_micro > 0);
   });
 
@@ -101,12 +117,18 @@ describe('messages: Claude Code\'s recorded request', () => {
     });
     assert.equal(response.status, 200);
     const events = sseEvents(await response.text());
-    const text = events.filter((e) => e.event === 'content_block_delta').map((e) => (e.data.delta as { text: string }).text).join('');
+    const text = events
+      .filter((e) => e.event === 'content_block_delta')
+      .map((e) => (e.data.delta as { text: string }).text)
+      .join('');
     assert.equal(text, TOOL_ANSWER);
-    const [use] = (TOOL_TURN.body.messages.at(-2)!.content as { id: string; name: string; input: unknown }[]);
-    const [result] = (TOOL_TURN.body.messages.at(-1)!.content as { content: string }[]);
+    const [use] = TOOL_TURN.body.messages.at(-2)!.content as { id: string; name: string; input: unknown }[];
+    const [result] = TOOL_TURN.body.messages.at(-1)!.content as { content: string }[];
     const sent = hf.lastRequest!.body!.messages as { role: string }[];
-    assert.deepEqual(sent.map((m) => m.role), ['system', 'user', 'assistant', 'tool']);
+    assert.deepEqual(
+      sent.map((m) => m.role),
+      ['system', 'user', 'assistant', 'tool'],
+    );
     assert.deepEqual(sent.slice(2), [
       { role: 'assistant', content: null, tool_calls: [{ id: use.id, type: 'function', function: { name: use.name, arguments: JSON.stringify(use.input) } }] },
       { role: 'tool', tool_call_id: use.id, content: `Error: ${result.content}` },

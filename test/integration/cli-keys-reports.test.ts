@@ -30,7 +30,11 @@ describe('switchyard CLI: key lifecycle and reports', () => {
   async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runCli([...args, '--config', configPath], (line) => out.push(line), (line) => err.push(line));
+    const code = await runCli(
+      [...args, '--config', configPath],
+      (line) => out.push(line),
+      (line) => err.push(line),
+    );
     return { code, out: out.join('\n'), err: err.join('\n') };
   }
 
@@ -42,22 +46,45 @@ describe('switchyard CLI: key lifecycle and reports', () => {
 
   it('creates a key with a budget, tpm and expiry, updates it live, and lists the new fields', async () => {
     const key = await json('keys', 'create', '--name', 'intern', '--budget', '50', '--budget-period', 'week', '--tpm', '20000', '--expires', '2027-01-31');
-    assert.deepEqual([key.budget_usd, key.budget_period, key.budget_spent_usd, key.tpm, key.expires_at, key.last_used_at], [50, 'week', 0, 20000, '2027-02-01T00:00:00.000Z', null]);
+    assert.deepEqual(
+      [key.budget_usd, key.budget_period, key.budget_spent_usd, key.tpm, key.expires_at, key.last_used_at],
+      [50, 'week', 0, 20000, '2027-02-01T00:00:00.000Z', null],
+    );
     assert.match(String(key.budget_resets_at), /^\d{4}-\d{2}-\d{2}T00:00:00\.000Z$/);
     assert.equal(new Date(String(key.budget_resets_at)).getUTCDay(), 1, 'a week resets on Monday');
     const monthly = await json('keys', 'create', '--name', 'monthly', '--budget', '5');
     assert.equal(monthly.budget_period, 'month', 'month is the default period');
     assert.equal(new Date(String(monthly.budget_resets_at)).getUTCDate(), 1);
 
-    const updated = await json('keys', 'update', String(key.id), '--name', 'intern-2', '--budget', '10', '--tpm', 'none', '--rpm', '30', '--models', 'meta-llama/*', '--expires', '30d');
-    assert.deepEqual([updated.name, updated.budget_usd, updated.budget_period, updated.tpm, updated.rpm, updated.models], ['intern-2', 10, 'week', null, 30, ['meta-llama/*']]);
+    const updated = await json(
+      'keys',
+      'update',
+      String(key.id),
+      '--name',
+      'intern-2',
+      '--budget',
+      '10',
+      '--tpm',
+      'none',
+      '--rpm',
+      '30',
+      '--models',
+      'meta-llama/*',
+      '--expires',
+      '30d',
+    );
+    assert.deepEqual(
+      [updated.name, updated.budget_usd, updated.budget_period, updated.tpm, updated.rpm, updated.models],
+      ['intern-2', 10, 'week', null, 30, ['meta-llama/*']],
+    );
     assert.ok(Math.abs(Date.parse(String(updated.expires_at)) - (Date.now() + 30 * 86_400_000)) < 60_000);
     const period = await json('keys', 'update', String(key.id), '--budget-period', 'day', '--expires', 'none');
     assert.deepEqual([period.budget_period, period.expires_at], ['day', null]);
 
     const listed = JSON.parse((await cli('keys', 'list', '--json')).out) as Record<string, unknown>[];
     const entry = listed.find((item) => item.id === key.id)!;
-    for (const field of ['budget_usd', 'budget_period', 'budget_spent_usd', 'budget_resets_at', 'tpm', 'expires_at', 'last_used_at']) assert.ok(field in entry, field);
+    for (const field of ['budget_usd', 'budget_period', 'budget_spent_usd', 'budget_resets_at', 'tpm', 'expires_at', 'last_used_at'])
+      assert.ok(field in entry, field);
     const table = (await cli('keys', 'list')).out;
     assert.match(table, /BUDGET_USD\s+BUDGET_RESETS\s+RPM\s+TPM\s+MODELS\s+EXPIRES\s+LAST_USED/);
     assert.match(table, /0\.00\/10\.00 day/);
@@ -70,7 +97,11 @@ describe('switchyard CLI: key lifecycle and reports', () => {
 
   const bad: [string, string[], RegExp][] = [
     ['a non-numeric --budget', ['keys', 'create', '--name', 'x', '--budget', 'lots'], /--budget must be an amount of USD/],
-    ['an unknown --budget-period', ['keys', 'create', '--name', 'x', '--budget', '5', '--budget-period', 'year'], /'--budget-period <period>' argument 'year' is invalid\. It must be one of day, week, month/],
+    [
+      'an unknown --budget-period',
+      ['keys', 'create', '--name', 'x', '--budget', '5', '--budget-period', 'year'],
+      /'--budget-period <period>' argument 'year' is invalid\. It must be one of day, week, month/,
+    ],
     ['--budget-period without --budget', ['keys', 'create', '--name', 'x', '--budget-period', 'day'], /'--budget-period' needs --budget/],
     ['a bad --expires', ['keys', 'create', '--name', 'x', '--expires', 'friday'], /--expires: an expiry must be a date/],
     ['an impossible --expires date', ['keys', 'create', '--name', 'x', '--expires', '2027-02-30'], /not a calendar date/],
@@ -107,9 +138,22 @@ describe('switchyard CLI: key lifecycle and reports', () => {
       for (let i = 0; i < 150; i++) {
         const createdAt = start + i * 2 * HOUR;
         rows.push({
-          request_id: newRequestId(createdAt), key_id: keys[i % 3 === 0 ? 'alpha team' : 'beta team'], endpoint: 'chat', provider: 'huggingface',
-          model: i % 2 ? 'org/a' : 'org/b', prompt_tokens: 10 + i, completion_tokens: i, cost_micro: 100 + i, status: i % 10 === 0 ? 502 : 200,
-          error_code: null, latency_ms: 5, ttft_ms: null, stream: false, estimated: false, attempts: 1, created_at: createdAt,
+          request_id: newRequestId(createdAt),
+          key_id: keys[i % 3 === 0 ? 'alpha team' : 'beta team'],
+          endpoint: 'chat',
+          provider: 'huggingface',
+          model: i % 2 ? 'org/a' : 'org/b',
+          prompt_tokens: 10 + i,
+          completion_tokens: i,
+          cost_micro: 100 + i,
+          status: i % 10 === 0 ? 502 : 200,
+          error_code: null,
+          latency_ms: 5,
+          ttft_ms: null,
+          stream: false,
+          estimated: false,
+          attempts: 1,
+          created_at: createdAt,
         });
       }
       const writer = new UsageWriter(db, createLogger({ level: 'silent' }), { flushIntervalMs: 1, batchSize: 1000 });
@@ -128,11 +172,20 @@ describe('switchyard CLI: key lifecycle and reports', () => {
       const newest = [...rows].reverse();
       const all = await usage();
       assert.equal(all.length, 100);
-      assert.deepEqual(all.map((row) => row.request_id), newest.slice(0, 100).map((row) => row.request_id));
-      assert.deepEqual((await usage('--limit', '3')).map((row) => row.request_id), newest.slice(0, 3).map((row) => row.request_id));
+      assert.deepEqual(
+        all.map((row) => row.request_id),
+        newest.slice(0, 100).map((row) => row.request_id),
+      );
+      assert.deepEqual(
+        (await usage('--limit', '3')).map((row) => row.request_id),
+        newest.slice(0, 3).map((row) => row.request_id),
+      );
       const until = new Date(start + 20 * 2 * HOUR).toISOString();
       const before = await usage('--until', until, '--limit', '1000');
-      assert.deepEqual(before.map((row) => row.request_id), newest.filter((row) => row.created_at < Date.parse(until)).map((row) => row.request_id));
+      assert.deepEqual(
+        before.map((row) => row.request_id),
+        newest.filter((row) => row.created_at < Date.parse(until)).map((row) => row.request_id),
+      );
       const table = await cli('usage', '--limit', '5');
       assert.match(table.out, /5 requests, .* \(the newest 5; --limit N or --until .* for more\)\./);
     });
@@ -143,15 +196,31 @@ describe('switchyard CLI: key lifecycle and reports', () => {
       const groups = await usage('--group-by', 'key', '--since', new Date(since).toISOString(), '--until', new Date(until).toISOString());
       const expected = Object.entries(keys).map(([name, id]) => {
         const mine = rows.filter((row) => row.key_id === id && row.created_at >= since && row.created_at < until);
-        return { group: id, name, requests: mine.length, prompt_tokens: mine.reduce((sum, row) => sum + row.prompt_tokens, 0), completion_tokens: mine.reduce((sum, row) => sum + row.completion_tokens, 0), cost_usd: mine.reduce((sum, row) => sum + row.cost_micro, 0) / 1e6 };
+        return {
+          group: id,
+          name,
+          requests: mine.length,
+          prompt_tokens: mine.reduce((sum, row) => sum + row.prompt_tokens, 0),
+          completion_tokens: mine.reduce((sum, row) => sum + row.completion_tokens, 0),
+          cost_usd: mine.reduce((sum, row) => sum + row.cost_micro, 0) / 1e6,
+        };
       });
-      assert.deepEqual(groups, expected.sort((a, b) => (a.group < b.group ? -1 : 1)));
+      assert.deepEqual(
+        groups,
+        expected.sort((a, b) => (a.group < b.group ? -1 : 1)),
+      );
       const table = (await cli('usage', '--group-by', 'key')).out;
       assert.match(table, /KEY\s+NAME\s+REQUESTS/);
       assert.match(table, /alpha team/);
       const days = await usage('--group-by', 'day');
-      assert.equal(days.reduce((sum, day) => sum + Number(day.requests), 0), 150);
-      assert.deepEqual(days.map((day) => day.group), [...new Set(rows.map((row) => new Date(row.created_at).toISOString().slice(0, 10)))]);
+      assert.equal(
+        days.reduce((sum, day) => sum + Number(day.requests), 0),
+        150,
+      );
+      assert.deepEqual(
+        days.map((day) => day.group),
+        [...new Set(rows.map((row) => new Date(row.created_at).toISOString().slice(0, 10)))],
+      );
     });
   });
 });

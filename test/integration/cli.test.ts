@@ -155,7 +155,12 @@ describe('switchyard CLI', () => {
         first.err,
         `warning: no database at ${path.join(other, 'fresh.sqlite')}; creating a new, empty one (is --config ${file} the file you meant?)`,
       );
-      assert.match(first.out, new RegExp(`^Applied \\d+ migration\\(s\\) to ${path.join(other, 'fresh.sqlite').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 20261127000000_initial\\.ts, `));
+      assert.match(
+        first.out,
+        new RegExp(
+          `^Applied \\d+ migration\\(s\\) to ${path.join(other, 'fresh.sqlite').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 20261127000000_initial\\.ts, `,
+        ),
+      );
       const second = await runOwn(['migrate', '--config', file]);
       assert.equal(second.err, '');
       assert.equal(second.out, `No pending migrations: ${path.join(other, 'fresh.sqlite')} is up to date.`);

@@ -9,7 +9,18 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { AIMessageChunk } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { embedMany, generateText, jsonSchema, stepCountIs, streamText, tool, type ModelMessage } from 'ai';
-import { compatibleEntry, HF_KEY, hfEntry, lastUsageRow, OPENAI_KEY, openaiEntry, startGateway, usageMark, type TestGateway, type UsageDbRow } from '../helpers/gateway.ts';
+import {
+  compatibleEntry,
+  HF_KEY,
+  hfEntry,
+  lastUsageRow,
+  OPENAI_KEY,
+  openaiEntry,
+  startGateway,
+  usageMark,
+  type TestGateway,
+  type UsageDbRow,
+} from '../helpers/gateway.ts';
 import { DEFAULT_MICRO, LLAMA_MICRO } from '../helpers/costs.ts';
 import { mockVector, MOCK_TEXT, MOCK_USAGE, startMock, TOOL_ANSWER, type MockUpstream } from '../helpers/mock-upstream.ts';
 
@@ -182,7 +193,8 @@ describe('client libraries', () => {
   });
 
   describe('LangChain ChatOpenAI', () => {
-    const chat = (model: string, useResponsesApi = false) => new ChatOpenAI({ model, apiKey, maxRetries: 0, useResponsesApi, configuration: { baseURL: gateway.baseURL } });
+    const chat = (model: string, useResponsesApi = false) =>
+      new ChatOpenAI({ model, apiKey, maxRetries: 0, useResponsesApi, configuration: { baseURL: gateway.baseURL } });
 
     async function streamed(model: ChatOpenAI): Promise<AIMessageChunk> {
       let merged: AIMessageChunk | undefined;

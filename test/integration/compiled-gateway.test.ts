@@ -31,7 +31,11 @@ async function startCompiled(dir: string, name: string, config: PlainObject): Pr
   const log = path.join(path.dirname(logFile()), `compiled-${name}.log`);
   const file = path.join(dir, `${name}.yaml`);
   writeFileSync(file, JSON.stringify({ ...config, logging: { level: 'info', file: log } }));
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', file], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'test', SWITCHYARD_TSX: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', file], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'test', SWITCHYARD_TSX: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let seen = '';
   child.stdout!.on('data', (chunk: Buffer) => (seen += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (seen += chunk.toString()));
@@ -54,14 +58,19 @@ async function stop(gateway: Compiled | undefined): Promise<void> {
 }
 
 function createKey(config: string): string {
-  const created = spawnSync(process.execPath, [BIN, 'keys', 'create', '--name', 'compiled', '--credits', '5', '--json', '--config', config], { cwd: ROOT, encoding: 'utf8' });
+  const created = spawnSync(process.execPath, [BIN, 'keys', 'create', '--name', 'compiled', '--credits', '5', '--json', '--config', config], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   assert.equal(created.status, 0, created.stderr);
   return (JSON.parse(created.stdout) as { key: string }).key;
 }
 
 /** The first line of a gateway's JSON log with this message. */
 function logLine(file: string, message: string): Record<string, unknown> {
-  const line = readFileSync(file, 'utf8').split('\n').find((candidate) => candidate.includes(`"message":"${message}"`));
+  const line = readFileSync(file, 'utf8')
+    .split('\n')
+    .find((candidate) => candidate.includes(`"message":"${message}"`));
   assert.ok(line, `no '${message}' line in ${file}`);
   return JSON.parse(line) as Record<string, unknown>;
 }
@@ -132,11 +141,19 @@ describe('the compiled gateway (npm start)', function () {
   });
 
   it('runs dist/ with the compiled openai plugin and compiled migrations, recorded under their source names', async () => {
-    const base = testConfigObject({ providers: { openai: { plugin: 'openai', base_url: mock.url, api_key: OPENAI_KEY, models: ['gpt-*'], retries: { attempts: 0 } } } }, dir);
+    const base = testConfigObject(
+      { providers: { openai: { plugin: 'openai', base_url: mock.url, api_key: OPENAI_KEY, models: ['gpt-*'], retries: { attempts: 0 } } } },
+      dir,
+    );
     gateway = await startCompiled(dir, 'bundled', base);
     assert.equal(logLine(gateway.logFile, 'listening').compiled, true);
     assert.equal(logLine(gateway.logFile, 'plugin loaded').file, path.join(ROOT, 'dist/plugins/openai/index.js'));
-    assert.deepEqual(readFileSync(`/proc/${gateway.child.pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(1), [BIN, 'serve', '--config', gateway.config]);
+    assert.deepEqual(readFileSync(`/proc/${gateway.child.pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(1), [
+      BIN,
+      'serve',
+      '--config',
+      gateway.config,
+    ]);
 
     const client = new OpenAI({ apiKey: createKey(gateway.config), baseURL: `${gateway.url}/v1`, maxRetries: 0 });
     const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] });
@@ -163,7 +180,9 @@ describe('the compiled gateway (npm start)', function () {
 
     const answer = await client.chat.completions.create({ model: 'probe-1', messages: [{ role: 'user', content: 'Hello' }] });
     assert.deepEqual(JSON.parse(answer.choices[0].message.content!), { execArgv: [], typescript: false });
-    const refused = await client.chat.completions.create({ model: 'probe-refuse', messages: [{ role: 'user', content: 'Hello' }] }).catch((error: unknown) => error);
+    const refused = await client.chat.completions
+      .create({ model: 'probe-refuse', messages: [{ role: 'user', content: 'Hello' }] })
+      .catch((error: unknown) => error);
     assert.ok(refused instanceof OpenAI.APIError);
     assert.equal(refused.status, 400);
     assert.equal(refused.code, 'probe_refused');
@@ -179,7 +198,9 @@ describe('the compiled gateway (npm start)', function () {
 
     const answer = await client.chat.completions.create({ model: 'probe-1', messages: [{ role: 'user', content: 'Hello' }] });
     assert.equal((JSON.parse(answer.choices[0].message.content!) as { typescript: boolean }).typescript, true);
-    const refused = await client.chat.completions.create({ model: 'probe-refuse', messages: [{ role: 'user', content: 'Hello' }] }).catch((error: unknown) => error);
+    const refused = await client.chat.completions
+      .create({ model: 'probe-refuse', messages: [{ role: 'user', content: 'Hello' }] })
+      .catch((error: unknown) => error);
     assert.ok(refused instanceof OpenAI.APIError);
     assert.equal(refused.code, 'probe_refused');
   });

@@ -38,7 +38,10 @@ describe("legacy completions with LangChain's OpenAI class", () => {
     assert.equal(await llm(secret).invoke('What is a gateway?'), echoText('What is a gateway?', 0));
     const row = await lastUsageRow(gateway, mark);
     const usage = echoUsage('What is a gateway?', 1);
-    assert.deepEqual([row.endpoint, row.key_id, row.prompt_tokens, row.completion_tokens, row.status], ['completions', record.id, usage.prompt_tokens, usage.completion_tokens, 200]);
+    assert.deepEqual(
+      [row.endpoint, row.key_id, row.prompt_tokens, row.completion_tokens, row.status],
+      ['completions', record.id, usage.prompt_tokens, usage.completion_tokens, 200],
+    );
     assert.equal(Number(row.cost_micro), Math.ceil((2 * usage.prompt_tokens + 6 * usage.completion_tokens) / 10));
     assertBalanced(await booksOf(db(), record.id), assert);
   });
@@ -48,7 +51,10 @@ describe("legacy completions with LangChain's OpenAI class", () => {
     const prompts = ['first question', 'second', 'the third one'];
     const mark = await usageMark(gateway);
     const result = await llm(secret).generate(prompts);
-    assert.deepEqual(result.generations.map((generations) => generations.map((generation) => generation.text)), prompts.map((prompt) => [echoText(prompt, 0)]));
+    assert.deepEqual(
+      result.generations.map((generations) => generations.map((generation) => generation.text)),
+      prompts.map((prompt) => [echoText(prompt, 0)]),
+    );
     const usages = prompts.map((prompt) => echoUsage(prompt, 1));
     assert.deepEqual(result.llmOutput?.tokenUsage, {
       promptTokens: usages.reduce((sum, usage) => sum + usage.prompt_tokens, 0),
@@ -66,7 +72,10 @@ describe("legacy completions with LangChain's OpenAI class", () => {
     const result = await llm((await gateway.createKey()).secret, { n: 2 }).generate(['x', 'y']);
     assert.deepEqual(
       result.generations.map((generations) => generations.map((generation) => generation.text)),
-      [[echoText('x', 0), echoText('x', 1)], [echoText('y', 0), echoText('y', 1)]],
+      [
+        [echoText('x', 0), echoText('x', 1)],
+        [echoText('y', 0), echoText('y', 1)],
+      ],
     );
   });
 

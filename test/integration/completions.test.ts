@@ -68,7 +68,10 @@ describe('legacy completions', () => {
   describe('translated to chat completions (Hugging Face router)', () => {
     it('answers a single prompt as a text_completion, the prompt the single user message', async () => {
       const before = hf.requests.length;
-      const { data, response } = await gateway.client(apiKey).completions.create({ model: ECHO, prompt: `Say hi ${CANARY}`, max_tokens: 20, temperature: 0.3, stop: ['\n'], seed: 7, user: 'u-1', logit_bias: {} }).withResponse();
+      const { data, response } = await gateway
+        .client(apiKey)
+        .completions.create({ model: ECHO, prompt: `Say hi ${CANARY}`, max_tokens: 20, temperature: 0.3, stop: ['\n'], seed: 7, user: 'u-1', logit_bias: {} })
+        .withResponse();
       assert.equal(data.object, 'text_completion');
       assert.match(data.id, /^cmpl-/);
       assert.equal(data.model, ECHO);
@@ -80,9 +83,20 @@ describe('legacy completions', () => {
       assert.equal(sent.length, 1);
       assert.equal(sent[0].path, '/v1/chat/completions');
       // `logit_bias: {}` says nothing and some chat servers refuse it; everything else carries over.
-      assert.deepEqual(sent[0].body, { model: ECHO, messages: [{ role: 'user', content: `Say hi ${CANARY}` }], max_tokens: 20, temperature: 0.3, stop: ['\n'], seed: 7, user: 'u-1' });
+      assert.deepEqual(sent[0].body, {
+        model: ECHO,
+        messages: [{ role: 'user', content: `Say hi ${CANARY}` }],
+        max_tokens: 20,
+        temperature: 0.3,
+        stop: ['\n'],
+        seed: 7,
+        user: 'u-1',
+      });
       const row = await usageRow(gateway, response.headers.get('x-request-id')!);
-      assert.deepEqual([row.endpoint, row.provider, row.model, row.prompt_tokens, row.completion_tokens, row.status], ['completions', 'huggingface', ECHO, usage.prompt_tokens, usage.completion_tokens, 200]);
+      assert.deepEqual(
+        [row.endpoint, row.provider, row.model, row.prompt_tokens, row.completion_tokens, row.status],
+        ['completions', 'huggingface', ECHO, usage.prompt_tokens, usage.completion_tokens, 200],
+      );
     });
 
     it("bounds the output by OpenAI's legacy default of 16 tokens when max_tokens is unset", async () => {
@@ -98,14 +112,22 @@ describe('legacy completions', () => {
       const { data, response } = await gateway.client(secret).completions.create({ model: ECHO, prompt: prompts, n: 2, max_tokens: 30 }).withResponse();
       assert.deepEqual(
         data.choices.map((choice) => [choice.index, choice.text]),
-        [[0, echoText('pear', 0)], [1, echoText('pear', 1)], [2, echoText('plum', 0)], [3, echoText('plum', 1)]],
+        [
+          [0, echoText('pear', 0)],
+          [1, echoText('pear', 1)],
+          [2, echoText('plum', 0)],
+          [3, echoText('plum', 1)],
+        ],
       );
       const calls = prompts.map((prompt) => echoUsage(prompt, 2));
       const promptTokens = calls[0].prompt_tokens + calls[1].prompt_tokens;
       const completionTokens = calls[0].completion_tokens + calls[1].completion_tokens;
       assert.deepEqual(data.usage, { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens });
       const sent = hf.requests.slice(before).map((request) => [request.body?.n, (request.body?.messages as { content: string }[] | undefined)?.[0].content]);
-      assert.deepEqual(sent.sort(), [[2, 'pear'], [2, 'plum']]);
+      assert.deepEqual(sent.sort(), [
+        [2, 'pear'],
+        [2, 'plum'],
+      ]);
       // Each call alone would cost 11.2 micro-USD (12 rounded); the request costs 22.4, rounded up once.
       const micro = llamaMicro(promptTokens, completionTokens);
       assert.equal(micro, 23);
@@ -166,7 +188,10 @@ describe('legacy completions', () => {
         const error = await gateway
           .client(apiKey)
           .completions.create({ model: ECHO, ...fields } as never)
-          .then(() => assert.fail('expected 400'), (e: APIError) => e);
+          .then(
+            () => assert.fail('expected 400'),
+            (e: APIError) => e,
+          );
         assert.equal(error.status, 400);
         assert.equal(error.code, 'invalid_request');
         assert.equal(error.param, param);
@@ -183,13 +208,19 @@ describe('legacy completions', () => {
       const error = await gateway
         .client(secret)
         .completions.create({ model: ECHO, prompt: ['first', failing], max_tokens: 10 })
-        .then(() => assert.fail('expected a failure'), (e: APIError) => e);
+        .then(
+          () => assert.fail('expected a failure'),
+          (e: APIError) => e,
+        );
       assert.equal(error.status, 502);
       assert.equal(error.code, 'upstream_error');
       assert.match(error.message, /huggingface answered HTTP 500: Internal server error: the generation failed/);
       const first = echoUsage('first', 1);
       const row = await usageRow(gateway, error.requestID!);
-      assert.deepEqual([row.status, row.error_code, row.prompt_tokens, row.completion_tokens], [502, 'upstream_error', first.prompt_tokens, first.completion_tokens]);
+      assert.deepEqual(
+        [row.status, row.error_code, row.prompt_tokens, row.completion_tokens],
+        [502, 'upstream_error', first.prompt_tokens, first.completion_tokens],
+      );
       assert.equal(Number(row.cost_micro), llamaMicro(first.prompt_tokens, first.completion_tokens));
       const books = await booksOf(db(), record.id);
       assert.equal(books.usageRows, 1);
@@ -203,7 +234,10 @@ describe('legacy completions', () => {
       const error = await gateway
         .client(secret)
         .completions.create({ model: 'meta-llama/Llama-3.1-8B-Instruct', prompt: 'Hi', n: 2, max_tokens: 10 })
-        .then(() => assert.fail('expected a failure'), (e: APIError) => e);
+        .then(
+          () => assert.fail('expected a failure'),
+          (e: APIError) => e,
+        );
       assert.deepEqual([error.status, error.code, error.param], [400, 'unsupported_parameter', 'n']);
       assert.match(error.message, /huggingface answered 1 choice where n=2 were asked/);
       assert.equal(hf.requests.length - before, 1, 'not retried: the server would ignore n again');
@@ -218,7 +252,10 @@ describe('legacy completions', () => {
       const error = await gateway
         .client(apiKey)
         .completions.create({ model: ECHO, prompt: ['done', failing, 'hang here'] })
-        .then(() => assert.fail('expected a failure'), (e: APIError) => e);
+        .then(
+          () => assert.fail('expected a failure'),
+          (e: APIError) => e,
+        );
       assert.equal(error.status, 502);
       await aborted;
       const row = await usageRow(gateway, error.requestID!);
@@ -250,13 +287,19 @@ describe('legacy completions', () => {
       assert.equal(((await request) as Error).name, 'AbortError');
       await aborted;
       // The bound held: the prompt after the hanging ones never went upstream.
-      assert.equal(hf.requests.some((sent) => (sent.body?.messages as { content?: string }[] | undefined)?.[0]?.content === 'never started'), false);
+      assert.equal(
+        hf.requests.some((sent) => (sent.body?.messages as { content?: string }[] | undefined)?.[0]?.content === 'never started'),
+        false,
+      );
       const row = await eventually(async () => {
         await gateway.running.deps.writer.flush();
         return db()('usage').where({ key_id: record.id }).first();
       });
       const quick = echoUsage('quick', 1);
-      assert.deepEqual([row.status, row.error_code, row.prompt_tokens, row.completion_tokens], [499, 'client_closed_request', quick.prompt_tokens, quick.completion_tokens]);
+      assert.deepEqual(
+        [row.status, row.error_code, row.prompt_tokens, row.completion_tokens],
+        [499, 'client_closed_request', quick.prompt_tokens, quick.completion_tokens],
+      );
       assert.equal(Number(row.cost_micro), llamaMicro(quick.prompt_tokens, quick.completion_tokens));
       assertBalanced(await booksOf(db(), record.id), assert);
     });
@@ -267,7 +310,10 @@ describe('legacy completions', () => {
       const error = await gateway
         .client(secret)
         .completions.create({ model: ECHO, prompt: ['a', 'b'], n: 2, max_tokens: 1000 })
-        .then(() => assert.fail('expected 402'), (e: APIError) => e);
+        .then(
+          () => assert.fail('expected 402'),
+          (e: APIError) => e,
+        );
       assert.equal(error.status, 402);
       assert.equal(error.code, 'trial_exhausted');
       assert.equal(hf.requests.length, before);
@@ -279,11 +325,27 @@ describe('legacy completions', () => {
 
   describe('native where the provider has the endpoint', () => {
     it('passes an OpenAI request through untranslated, minus `provider`: echo, suffix, logprobs and token ids included', async () => {
-      const sent = { model: 'gpt-3.5-turbo-instruct', prompt: [[1212, 318], 'text'], max_tokens: 5, echo: true, suffix: '!', logprobs: 2, best_of: 2, n: 1, logit_bias: {} };
-      const { data, response } = await gateway.client(apiKey).completions.create({ ...sent, provider: 'openai' } as never).withResponse();
+      const sent = {
+        model: 'gpt-3.5-turbo-instruct',
+        prompt: [[1212, 318], 'text'],
+        max_tokens: 5,
+        echo: true,
+        suffix: '!',
+        logprobs: 2,
+        best_of: 2,
+        n: 1,
+        logit_bias: {},
+      };
+      const { data, response } = await gateway
+        .client(apiKey)
+        .completions.create({ ...sent, provider: 'openai' } as never)
+        .withResponse();
       assert.equal(openai.lastRequest?.path, '/v1/completions');
       assert.deepEqual(openai.lastRequest?.body, sent);
-      assert.deepEqual(data.choices.map((choice) => choice.text), ['native 0: [1212,318]', 'native 0: text']);
+      assert.deepEqual(
+        data.choices.map((choice) => choice.text),
+        ['native 0: [1212,318]', 'native 0: text'],
+      );
       assert.deepEqual(data.usage, NATIVE_COMPLETION_USAGE);
       // gpt-* is priced at the default 0.50 / 1.50.
       const micro = Math.ceil((5 * NATIVE_COMPLETION_USAGE.prompt_tokens + 15 * NATIVE_COMPLETION_USAGE.completion_tokens) / 10);
@@ -293,7 +355,9 @@ describe('legacy completions', () => {
     });
 
     it('streams natively from OpenAI, asking for usage upstream', async () => {
-      const stream = await gateway.client(apiKey).completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Go', max_tokens: 5, stream: true, stream_options: { include_usage: true } });
+      const stream = await gateway
+        .client(apiKey)
+        .completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Go', max_tokens: 5, stream: true, stream_options: { include_usage: true } });
       const chunks = [];
       for await (const chunk of stream) chunks.push(chunk);
       assert.equal(chunks.map((chunk) => chunk.choices[0]?.text ?? '').join(''), 'native 0: Go');
@@ -316,12 +380,19 @@ describe('legacy completions', () => {
     });
 
     it('counts the tokens of a native stream from a server that reports no stream usage, and sends it no stream_options', async () => {
-      const stream = await gateway.client(apiKey).completions.create({ model: 'tgi/zephyr', prompt: 'Go', max_tokens: 8, stream: true, stream_options: { include_usage: true } });
+      const stream = await gateway
+        .client(apiKey)
+        .completions.create({ model: 'tgi/zephyr', prompt: 'Go', max_tokens: 8, stream: true, stream_options: { include_usage: true } });
       const chunks = [];
       for await (const chunk of stream) chunks.push(chunk);
       assert.equal('stream_options' in tgi.lastRequest!.body!, false);
       assert.equal(chunks.map((chunk) => chunk.choices[0]?.text ?? '').join(''), 'native 0: Go');
-      const last = chunks.at(-1) as unknown as { object: string; choices: unknown[]; usage: { completion_tokens: number }; gateway_usage: { estimated?: boolean } };
+      const last = chunks.at(-1) as unknown as {
+        object: string;
+        choices: unknown[];
+        usage: { completion_tokens: number };
+        gateway_usage: { estimated?: boolean };
+      };
       assert.equal(last.object, 'text_completion');
       assert.deepEqual(last.choices, []);
       assert.ok(last.usage.completion_tokens > 0);

@@ -111,7 +111,10 @@ describe('dashboard data endpoints', () => {
       completion_tokens: rows.reduce((sum, row) => sum + row.completion_tokens, 0),
       cost_usd: microToUsd(costMicro),
     });
-    const answered = rows.filter((row) => row.status < 400).map((row) => row.latency_ms).sort((a, b) => a - b);
+    const answered = rows
+      .filter((row) => row.status < 400)
+      .map((row) => row.latency_ms)
+      .sort((a, b) => a - b);
     assert.equal(overview.p50_latency_ms, Math.round((answered[1] + answered[2]) / 2));
     assert.equal(overview.p50_ttft_ms, rows.find((row) => row.ttft_ms !== null)!.ttft_ms);
     assert.equal(overview.sample_rows, 5);
@@ -129,15 +132,22 @@ describe('dashboard data endpoints', () => {
     );
     assert.equal(breakdown.by_key[0].avg_latency_ms, Math.round(rows.reduce((sum, row) => sum + row.latency_ms, 0) / 5));
     const streamed = rows.find((row) => row.ttft_ms !== null)!;
-    assert.deepEqual(breakdown.by_model.find((entry) => entry.model === 'gpt-4o-mini'), {
-      model: 'gpt-4o-mini',
-      requests: 1,
-      errors: 0,
-      cost_usd: microToUsd(Number(streamed.cost_micro)),
-      avg_latency_ms: streamed.latency_ms,
-      avg_ttft_ms: streamed.ttft_ms,
-    });
-    assert.deepEqual(breakdown.by_model.map((entry) => entry.model), [LLAMA, 'gpt-4o-mini', 'org/loading'], 'by spend, then requests');
+    assert.deepEqual(
+      breakdown.by_model.find((entry) => entry.model === 'gpt-4o-mini'),
+      {
+        model: 'gpt-4o-mini',
+        requests: 1,
+        errors: 0,
+        cost_usd: microToUsd(Number(streamed.cost_micro)),
+        avg_latency_ms: streamed.latency_ms,
+        avg_ttft_ms: streamed.ttft_ms,
+      },
+    );
+    assert.deepEqual(
+      breakdown.by_model.map((entry) => entry.model),
+      [LLAMA, 'gpt-4o-mini', 'org/loading'],
+      'by spend, then requests',
+    );
     // Longer ranges read whole days of aggregates: the same sums today.
     const week = (await (await admin('/admin/overview?range=7d')).json()) as { totals: unknown; spend_per_day: { days: string[] } };
     assert.deepEqual(week.totals, overview.totals);
@@ -148,10 +158,21 @@ describe('dashboard data endpoints', () => {
   it('pages usage newest first by keyset: every row once, filters by status class, model, key and dates', async () => {
     const now = Date.now();
     const writer = d.gateway.running.deps.writer;
-    for (let i = 0; i < 120; i++) writer.enqueue({ row: pastRow(keyB.record.id, now - 3 * DAY_MS + i, i, i % 10 === 0 ? { status: 429, error_code: 'rate_limit_exceeded', cost_micro: 0 } : {}) });
+    for (let i = 0; i < 120; i++)
+      writer.enqueue({
+        row: pastRow(keyB.record.id, now - 3 * DAY_MS + i, i, i % 10 === 0 ? { status: 429, error_code: 'rate_limit_exceeded', cost_micro: 0 } : {}),
+      });
     for (let i = 0; i < 7; i++) writer.enqueue({ row: pastRow(keyB.record.id, now - 10 * DAY_MS + i, 1000 + i, { model: 'gpt-4o-mini', provider: 'openai' }) });
     await writer.flush();
-    const all = (await d.gateway.running.deps.db('usage').select('id').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])).map((row) => Number(row.id));
+    const all = (
+      await d.gateway.running.deps
+        .db('usage')
+        .select('id')
+        .orderBy([
+          { column: 'created_at', order: 'desc' },
+          { column: 'id', order: 'desc' },
+        ])
+    ).map((row) => Number(row.id));
     const seen: number[] = [];
     let before: string | null | undefined;
     do {
@@ -180,7 +201,10 @@ describe('dashboard data endpoints', () => {
       pagedErrors.push(...page.data.map((row) => row.id));
       before = page.next_before;
     } while (before);
-    assert.deepEqual(pagedErrors, errors.data.map((row) => row.id));
+    assert.deepEqual(
+      pagedErrors,
+      errors.data.map((row) => row.id),
+    );
     const sums = await d.gateway.running.deps.db('usage_hourly').sum({ requests: 'requests', cost: 'cost_micro' }).first();
     const rowSums = await d.gateway.running.deps.db('usage').count({ requests: '*' }).sum({ cost: 'cost_micro' }).first();
     assert.deepEqual([Number(sums!.requests), Number(sums!.cost)], [Number(rowSums!.requests), Number(rowSums!.cost)], 'hourly aggregates equal the rows');
@@ -195,7 +219,10 @@ describe('dashboard data endpoints', () => {
     assert.match(response.headers.get('content-type') ?? '', /^text\/csv/);
     assert.match(response.headers.get('content-disposition') ?? '', /attachment; filename="switchyard-usage-\d{4}-\d{2}-\d{2}\.csv"/);
     const lines = (await response.text()).trimEnd().split('\r\n');
-    assert.equal(lines[0], 'created_at,request_id,key_id,key_name,endpoint,provider,model,status,error_code,prompt_tokens,completion_tokens,cost_usd,latency_ms,ttft_ms,stream,attempts');
+    assert.equal(
+      lines[0],
+      'created_at,request_id,key_id,key_name,endpoint,provider,model,status,error_code,prompt_tokens,completion_tokens,cost_usd,latency_ms,ttft_ms,stream,attempts',
+    );
     const page = (await (await admin(`/admin/usage/rows?key_id=${keyB.record.id}&status=2xx&limit=500`)).json()) as Page;
     assert.equal(lines.length - 1, page.data.length);
     assert.equal(page.data.length, 115);
@@ -217,7 +244,7 @@ describe('dashboard data endpoints', () => {
     assert.equal(csvCell(null), '');
   });
 
-  it('lists filter choices, and the providers page\'s entries (plugin, models, whether the key is set, never the key)', async () => {
+  it("lists filter choices, and the providers page's entries (plugin, models, whether the key is set, never the key)", async () => {
     const facets = (await (await admin('/admin/usage/facets')).json()) as { models: string[]; providers: string[] };
     assert.deepEqual(facets.models, ['gpt-4o-mini', LLAMA, 'org/loading']);
     assert.deepEqual(facets.providers, ['openai', 'huggingface', 'local']);

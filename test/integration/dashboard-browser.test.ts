@@ -196,7 +196,9 @@ describe('dashboard in a browser', () => {
     const shown = await page.locator('tr[data-request-id]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-request-id')));
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
     assert.match(download.suggestedFilename(), /^switchyard-usage-\d{4}-\d{2}-\d{2}\.csv$/);
-    const csv = readFileSync((await download.path())!, 'utf8').trimEnd().split('\r\n');
+    const csv = readFileSync((await download.path())!, 'utf8')
+      .trimEnd()
+      .split('\r\n');
     assert.equal(csv.length, 3);
     assert.deepEqual(
       csv.slice(1).map((line) => line.split(',')[1]),
@@ -205,7 +207,7 @@ describe('dashboard in a browser', () => {
     assert.ok(csv.slice(1).every((line) => line.includes(`,${XSS_NAME},`) && line.includes(`,${LLAMA},`)));
   });
 
-  it('edits a key\'s limits: budget, tokens per minute, models and expiry', async () => {
+  it("edits a key's limits: budget, tokens per minute, models and expiry", async () => {
     const { page } = operator;
     await page.getByRole('link', { name: 'Keys' }).click();
     const row = page.locator(`tr[data-key-id="${keyId}"]`);
@@ -217,7 +219,9 @@ describe('dashboard in a browser', () => {
     await page.fill('input[name=expires]', '2030-01-31');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('dialog').waitFor({ state: 'detached' });
-    const keys = (await (await fetch(`${d.gateway.url}/admin/keys`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { data: Record<string, unknown>[] };
+    const keys = (await (await fetch(`${d.gateway.url}/admin/keys`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
+      data: Record<string, unknown>[];
+    };
     const saved = keys.data.find((k) => k.id === keyId)!;
     assert.equal(saved.budget_usd, 5);
     assert.equal(saved.budget_period, 'day');
@@ -238,7 +242,12 @@ describe('dashboard in a browser', () => {
     await page.fill('input[name=amount]', '2.5');
     await page.getByRole('button', { name: 'Add credits' }).click();
     await page.getByRole('dialog').waitFor({ state: 'detached' });
-    const balance = async () => ((await (await fetch(`${d.gateway.url}/admin/keys`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { data: { id: string; balance_usd: number }[] }).data.find((k) => k.id === keyId)!.balance_usd;
+    const balance = async () =>
+      (
+        (await (await fetch(`${d.gateway.url}/admin/keys`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
+          data: { id: string; balance_usd: number }[];
+        }
+      ).data.find((k) => k.id === keyId)!.balance_usd;
     const expected = await balance();
     assert.ok(expected > 3.49 && expected < 3.5, String(expected));
     await row.locator('td.num', { hasText: dollars(expected) }).waitFor();
@@ -258,7 +267,9 @@ describe('dashboard in a browser', () => {
     const { page } = operator;
     await page.getByRole('link', { name: 'Providers' }).click();
     await page.locator('tr[data-provider]').first().waitFor();
-    const cells = await page.locator('tr[data-provider]').evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll('td')].slice(0, 4).map((cell) => cell.textContent)));
+    const cells = await page
+      .locator('tr[data-provider]')
+      .evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll('td')].slice(0, 4).map((cell) => cell.textContent)));
     assert.deepEqual(cells, [
       ['openai', 'openai', 'gpt-*, text-embedding-*', 'set'],
       ['huggingface', 'huggingface', '*/*', 'set'],
@@ -277,7 +288,10 @@ describe('dashboard in a browser', () => {
     await signIn(owner.page, d.gateway.url, owned.secret);
     await owner.page.locator('tr[data-request-id]').first().waitFor();
     assert.equal(await owner.page.locator('tr[data-request-id]').count(), 3);
-    const usage = (await (await fetch(`${d.gateway.url}/v1/usage`, { headers: { authorization: `Bearer ${owned.secret}` } })).json()) as { balance_usd: number; trial_tokens_remaining: number };
+    const usage = (await (await fetch(`${d.gateway.url}/v1/usage`, { headers: { authorization: `Bearer ${owned.secret}` } })).json()) as {
+      balance_usd: number;
+      trial_tokens_remaining: number;
+    };
     assert.equal(await stat(owner.page, 'owner-balance'), dollars(usage.balance_usd));
     assert.equal(await stat(owner.page, 'owner-trial'), usage.trial_tokens_remaining.toLocaleString('en-US'));
     assert.equal(await owner.page.locator('.uplot').count(), 1);
@@ -319,21 +333,33 @@ describe('dashboard in a browser', () => {
     // The filter's choices load beside the rows; an option is never "visible" in a closed select.
     await page.locator('select[name=model] option', { hasText: model }).waitFor({ state: 'attached' });
     // Preact sets an option's value as a property, so read that (there is no attribute).
-    assert.equal(await page.locator('select[name=model] option', { hasText: model }).evaluate((option) => (option as unknown as { value: string }).value), model);
+    assert.equal(
+      await page.locator('select[name=model] option', { hasText: model }).evaluate((option) => (option as unknown as { value: string }).value),
+      model,
+    );
     assert.equal(await page.locator('img').count(), 0);
     assert.deepEqual(watcher.dialogs, []);
   });
 
   it('renders two weeks of busy traffic on every page without a console error (the documentation screenshots)', async () => {
-    const teams = await Promise.all(['team-search', 'team-support', 'batch-jobs'].map((name, i) => d.gateway.createKey({ name, credits_usd: 50 * (i + 1), rpm: 600, budget_usd: 40, budget_period: 'month' })));
-    await seedTraffic(d.gateway, teams.map((team) => team.record.id));
+    const teams = await Promise.all(
+      ['team-search', 'team-support', 'batch-jobs'].map((name, i) =>
+        d.gateway.createKey({ name, credits_usd: 50 * (i + 1), rpm: 600, budget_usd: 40, budget_period: 'month' }),
+      ),
+    );
+    await seedTraffic(
+      d.gateway,
+      teams.map((team) => team.record.id),
+    );
     const busy = await browser.page();
     watched.push(busy);
     const { page } = busy;
     await signIn(page, d.gateway.url, ADMIN_TOKEN);
     await page.getByRole('button', { name: '7 days' }).click();
     await page.getByRole('button', { name: '7 days', pressed: true }).waitFor();
-    const week = (await (await fetch(`${d.gateway.url}/admin/overview?range=7d`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { totals: { requests: number } };
+    const week = (await (await fetch(`${d.gateway.url}/admin/overview?range=7d`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
+      totals: { requests: number };
+    };
     await page.getByTestId('stat-requests').getByText(week.totals.requests.toLocaleString('en-US'), { exact: true }).waitFor();
     await page.locator('.uplot').nth(1).waitFor();
     await shot(page, 'overview');

@@ -21,7 +21,10 @@ describe('dashboard data on PostgreSQL', () => {
     await requireService(this, 'postgres');
     database = await createPgDatabase();
     hf = await startMock({ flavor: 'hf', apiKey: HF_KEY });
-    gateway = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { admin: { token: ADMIN_TOKEN }, database: { client: 'pg', connection: database.url, pool_max: 5 } } });
+    gateway = await startGateway({
+      providers: { huggingface: hfEntry(hf.url) },
+      config: { admin: { token: ADMIN_TOKEN }, database: { client: 'pg', connection: database.url, pool_max: 5 } },
+    });
   });
 
   after(async () => {
@@ -40,7 +43,8 @@ describe('dashboard data on PostgreSQL', () => {
     const { secret } = await gateway.createKey({ name: 'pg-key', credits_usd: 3 });
     const client = gateway.client(secret);
     for (let i = 0; i < 4; i++) await client.chat.completions.create({ model: LLAMA, messages: HI });
-    for (let i = 0; i < 2; i++) await assert.rejects(client.chat.completions.create({ model: 'org/html-500', messages: HI }), (error: APIError) => error.status === 502);
+    for (let i = 0; i < 2; i++)
+      await assert.rejects(client.chat.completions.create({ model: 'org/html-500', messages: HI }), (error: APIError) => error.status === 502);
     await usageMark(gateway);
     const db = gateway.running.deps.db;
     const rows = await db('usage').select();
@@ -52,7 +56,9 @@ describe('dashboard data on PostgreSQL', () => {
         [5, 2, 0],
       ].sort(),
     );
-    const overview = await admin<{ totals: { requests: number; errors: number }; requests_per_hour: { series: { status: string; requests: number[] }[] } }>('/admin/overview?range=24h');
+    const overview = await admin<{ totals: { requests: number; errors: number }; requests_per_hour: { series: { status: string; requests: number[] }[] } }>(
+      '/admin/overview?range=24h',
+    );
     assert.deepEqual([overview.totals.requests, overview.totals.errors], [6, 2]);
     assert.equal(overview.requests_per_hour.series.find((entry) => entry.status === '5xx')!.requests.at(-1), 2);
     assert.equal((await admin<{ totals: { requests: number } }>('/admin/overview?range=30d')).totals.requests, 6);
@@ -64,9 +70,15 @@ describe('dashboard data on PostgreSQL', () => {
       ids.push(...page.data.map((row) => row.id));
       before = page.next_before;
     } while (before);
-    assert.deepEqual(ids, rows.map((row) => Number(row.id)).sort((a, b) => b - a));
+    assert.deepEqual(
+      ids,
+      rows.map((row) => Number(row.id)).sort((a, b) => b - a),
+    );
     const failed = await admin<{ data: { status: number }[] }>('/admin/usage/rows?status=5xx&limit=1');
-    assert.deepEqual(failed.data.map((row) => row.status), [502]);
+    assert.deepEqual(
+      failed.data.map((row) => row.status),
+      [502],
+    );
     const csv = await admin<string>('/admin/usage/export?status=2xx');
     assert.equal(csv.trimEnd().split('\r\n').length, 5);
     const facets = await admin<{ models: string[] }>('/admin/usage/facets');

@@ -57,7 +57,10 @@ describe('embeddings', () => {
       assert.deepEqual(data.usage, { prompt_tokens: tokens, total_tokens: tokens });
       assert.deepEqual(gatewayUsageOf(data), { ...gatewayUsageOf(data), tokens_charged: tokens, cost_usd: micro(tokens) / 1e6, estimated: true });
       const row = await usageRow(gateway, response.headers.get('x-request-id')!);
-      assert.deepEqual([row.endpoint, row.provider, row.prompt_tokens, row.completion_tokens, Number(row.cost_micro), Boolean(row.estimated)], ['embeddings', 'huggingface', tokens, 0, micro(tokens), true]);
+      assert.deepEqual(
+        [row.endpoint, row.provider, row.prompt_tokens, row.completion_tokens, Number(row.cost_micro), Boolean(row.estimated)],
+        ['embeddings', 'huggingface', tokens, 0, micro(tokens), true],
+      );
     });
 
     it('answers encoding_format float with arrays, one per input, in order', async () => {
@@ -107,11 +110,17 @@ describe('embeddings', () => {
     });
 
     it("refuses 'dimensions', which the pipeline cannot honour", async () => {
-      await assert.rejects(client.embeddings.create({ model: BGE, input: 'x', dimensions: 2 }), (error: APIError) => error.status === 400 && error.param === 'dimensions');
+      await assert.rejects(
+        client.embeddings.create({ model: BGE, input: 'x', dimensions: 2 }),
+        (error: APIError) => error.status === 400 && error.param === 'dimensions',
+      );
     });
 
     it('maps an unknown model to 404 model_not_found', async () => {
-      await assert.rejects(client.embeddings.create({ model: 'org/unsupported', input: 'x' }), (error: APIError) => error.status === 404 && error.code === 'model_not_found');
+      await assert.rejects(
+        client.embeddings.create({ model: 'org/unsupported', input: 'x' }),
+        (error: APIError) => error.status === 404 && error.code === 'model_not_found',
+      );
     });
   });
 
@@ -123,7 +132,10 @@ describe('embeddings', () => {
       assert.deepEqual(data.usage, { prompt_tokens: 4, total_tokens: 4 }, "the upstream's own count");
       assert.equal(gatewayUsageOf(data).estimated, undefined);
       const row = await usageRow(gateway, response.headers.get('x-request-id')!);
-      assert.deepEqual([row.endpoint, row.provider, row.prompt_tokens, Number(row.cost_micro), Boolean(row.estimated)], ['embeddings', 'openai', 4, micro(4), false]);
+      assert.deepEqual(
+        [row.endpoint, row.provider, row.prompt_tokens, Number(row.cost_micro), Boolean(row.estimated)],
+        ['embeddings', 'openai', 4, micro(4), false],
+      );
     });
 
     it('answers encoding_format float with arrays', async () => {
@@ -149,7 +161,10 @@ describe('embeddings', () => {
     });
 
     it('answers 400 when the entry says its server has no embeddings', async () => {
-      await assert.rejects(client.embeddings.create({ model: 'chat-only-7b', input: 'x' }), (error: APIError) => error.status === 400 && error.param === 'model');
+      await assert.rejects(
+        client.embeddings.create({ model: 'chat-only-7b', input: 'x' }),
+        (error: APIError) => error.status === 400 && error.param === 'model',
+      );
     });
   });
 

@@ -48,7 +48,13 @@ describe('key lifecycle', function () {
       redis = redisPrefix();
       const limits = { store: 'redis', redis_url: REDIS_URL, prefix: redis.prefix, requests_per_window: 100_000 };
       const first = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { rate_limit: limits } });
-      gateways = [first, await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { database: { connection: first.config.database.connection }, rate_limit: limits } })];
+      gateways = [
+        first,
+        await startGateway({
+          providers: { huggingface: hfEntry(hf.url) },
+          config: { database: { connection: first.config.database.connection }, rate_limit: limits },
+        }),
+      ];
     });
 
     after(async () => {
@@ -112,7 +118,13 @@ describe('key lifecycle', function () {
       // org/slow answers after 200 ms: the holds of calls in flight decide who is refused.
       const body = JSON.stringify({ model: 'org/slow', messages: HI, max_tokens: 50 });
       const responses = await Promise.all(
-        Array.from({ length: 8 }, () => fetch(`${gateway.baseURL}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body })),
+        Array.from({ length: 8 }, () =>
+          fetch(`${gateway.baseURL}/chat/completions`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+            body,
+          }),
+        ),
       );
       const served = responses.filter((response) => response.status === 200).length;
       assert.equal(served, Math.floor(tpm / (countChatPromptTokens({ messages: HI }) + 50)), 'as many as the holds fit, all at once');

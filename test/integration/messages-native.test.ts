@@ -11,12 +11,29 @@ import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
 
 const MODEL = 'claude-test-1';
 const USAGE = { input_tokens: 10, cache_creation_input_tokens: 20, cache_read_input_tokens: 100, output_tokens: 5 };
-const ANSWER = { id: 'msg_native_1', type: 'message', role: 'assistant', model: MODEL, content: [{ type: 'text', text: 'Native hello.' }], stop_reason: 'end_turn', stop_sequence: null, usage: USAGE };
+const ANSWER = {
+  id: 'msg_native_1',
+  type: 'message',
+  role: 'assistant',
+  model: MODEL,
+  content: [{ type: 'text', text: 'Native hello.' }],
+  stop_reason: 'end_turn',
+  stop_sequence: null,
+  usage: USAGE,
+};
 
 function nativeEvents(model: string, failFirst: boolean): SseEvent[] {
   const e = (type: string, payload: JsonObject): SseEvent => ({ event: type, data: JSON.stringify({ type, ...payload }) });
   if (failFirst) return [e('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })];
-  const start = e('message_start', { message: { ...ANSWER, model, content: [], stop_reason: null, usage: { input_tokens: 10, cache_creation_input_tokens: 20, cache_read_input_tokens: 100, output_tokens: 1 } } });
+  const start = e('message_start', {
+    message: {
+      ...ANSWER,
+      model,
+      content: [],
+      stop_reason: null,
+      usage: { input_tokens: 10, cache_creation_input_tokens: 20, cache_read_input_tokens: 100, output_tokens: 1 },
+    },
+  });
   return [
     start,
     { event: 'ping', data: '{"type":"ping"}' },
@@ -53,14 +70,23 @@ describe('messages: native passthrough to a Messages provider', () => {
     provider.messagesStream = async (body, call) => {
       seen.push({ body, headers: call.clientHeaders });
       const events = nativeEvents(String(body.model), body.model === 'claude-overloaded');
-      return { events: (async function* () { yield* events; })() };
+      return {
+        events: (async function* () {
+          yield* events;
+        })(),
+      };
     };
     provider.countTokens = async (body, call) => {
       seen.push({ body, headers: call.clientHeaders });
       return { body: { input_tokens: 4242 } };
     };
     // The classic version value, so the test sees the client's own header arrive (the SDK's default is newer).
-    client = new Anthropic({ apiKey: (await gateway.createKey()).secret, baseURL: gateway.url, maxRetries: 0, defaultHeaders: { 'anthropic-version': '2023-06-01' } });
+    client = new Anthropic({
+      apiKey: (await gateway.createKey()).secret,
+      baseURL: gateway.url,
+      maxRetries: 0,
+      defaultHeaders: { 'anthropic-version': '2023-06-01' },
+    });
   });
 
   after(async () => {
@@ -69,8 +95,16 @@ describe('messages: native passthrough to a Messages provider', () => {
   });
 
   it('passes the body and the anthropic-version / anthropic-beta headers through, and records cache tokens in the prompt', async () => {
-    const body = { model: MODEL, max_tokens: 64, system: [{ type: 'text' as const, text: 'Cached prompt.', cache_control: { type: 'ephemeral' as const } }], messages: [{ role: 'user' as const, content: 'Hi' }], top_k: 5 };
-    const { data, response } = await client.beta.messages.create({ ...body, betas: ['prompt-caching-2024-07-31', 'interleaved-thinking-2025-05-14'] }).withResponse();
+    const body = {
+      model: MODEL,
+      max_tokens: 64,
+      system: [{ type: 'text' as const, text: 'Cached prompt.', cache_control: { type: 'ephemeral' as const } }],
+      messages: [{ role: 'user' as const, content: 'Hi' }],
+      top_k: 5,
+    };
+    const { data, response } = await client.beta.messages
+      .create({ ...body, betas: ['prompt-caching-2024-07-31', 'interleaved-thinking-2025-05-14'] })
+      .withResponse();
     const last = seen.at(-1)!;
     assert.deepEqual(last.body, body);
     assert.deepEqual(last.headers, { 'anthropic-version': '2023-06-01', 'anthropic-beta': 'prompt-caching-2024-07-31,interleaved-thinking-2025-05-14' });
@@ -86,9 +120,20 @@ describe('messages: native passthrough to a Messages provider', () => {
     const types: string[] = [];
     stream.on('streamEvent', (event) => types.push(event.type));
     const final = await stream.finalMessage();
-    assert.deepEqual(types, ['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    assert.deepEqual(types, [
+      'message_start',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
     assert.equal((final.content[0] as Anthropic.TextBlock).text, 'Native hello.');
-    assert.deepEqual([final.usage.input_tokens, final.usage.cache_read_input_tokens, final.usage.cache_creation_input_tokens, final.usage.output_tokens], [10, 100, 20, 5]);
+    assert.deepEqual(
+      [final.usage.input_tokens, final.usage.cache_read_input_tokens, final.usage.cache_creation_input_tokens, final.usage.output_tokens],
+      [10, 100, 20, 5],
+    );
     assert.equal(seen.at(-1)!.headers!['anthropic-version'], '2023-06-01');
     const { response } = await stream.withResponse();
     const row = await usageRow(gateway, response.headers.get('x-request-id')!);
@@ -96,10 +141,13 @@ describe('messages: native passthrough to a Messages provider', () => {
   });
 
   it('an error event before anything was sent is an HTTP error in Anthropic shape', async () => {
-    const error = await client.messages.stream({ model: 'claude-overloaded', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] }).finalMessage().then(
-      () => assert.fail('expected an error'),
-      (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
-    );
+    const error = await client.messages
+      .stream({ model: 'claude-overloaded', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] })
+      .finalMessage()
+      .then(
+        () => assert.fail('expected an error'),
+        (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+      );
     assert.equal(error.status, 503);
     assert.equal((error.error as { error: { type: string } }).error.type, 'overloaded_error');
   });

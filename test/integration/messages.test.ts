@@ -33,7 +33,9 @@ describe('messages: the Anthropic SDK through the translation', () => {
   });
 
   it('creates a message: text, end_turn, the upstream usage, gateway_usage and a usage row', async () => {
-    const { data, response } = await client.messages.create({ model: MODEL, max_tokens: 100, system: 'Be kind.', messages: HI, metadata: { user_id: 'user-7' } }).withResponse();
+    const { data, response } = await client.messages
+      .create({ model: MODEL, max_tokens: 100, system: 'Be kind.', messages: HI, metadata: { user_id: 'user-7' } })
+      .withResponse();
     assert.deepEqual(data.content, [{ type: 'text', text: MOCK_TEXT }]);
     assert.equal(data.stop_reason, 'end_turn');
     assert.equal(data.model, MODEL);
@@ -41,9 +43,20 @@ describe('messages: the Anthropic SDK through the translation', () => {
     const gatewayUsage = (data as unknown as { gateway_usage: { tokens_charged: number } }).gateway_usage;
     assert.equal(gatewayUsage.tokens_charged, 23);
     // The huggingface plugin sends the bound as max_tokens, which every router provider takes.
-    assert.deepEqual(hf.lastRequest!.body, { model: MODEL, messages: [{ role: 'system', content: 'Be kind.' }, { role: 'user', content: 'Say hi' }], max_tokens: 100, user: 'user-7' });
+    assert.deepEqual(hf.lastRequest!.body, {
+      model: MODEL,
+      messages: [
+        { role: 'system', content: 'Be kind.' },
+        { role: 'user', content: 'Say hi' },
+      ],
+      max_tokens: 100,
+      user: 'user-7',
+    });
     const row = await usageRow(gateway, response.headers.get('x-request-id')!);
-    assert.deepEqual([row.endpoint, row.provider, row.model, row.prompt_tokens, row.completion_tokens, row.status, Boolean(row.stream), Boolean(row.estimated)], ['messages', 'huggingface', MODEL, 17, 6, 200, false, false]);
+    assert.deepEqual(
+      [row.endpoint, row.provider, row.model, row.prompt_tokens, row.completion_tokens, row.status, Boolean(row.stream), Boolean(row.estimated)],
+      ['messages', 'huggingface', MODEL, 17, 6, 200, false, false],
+    );
     assert.equal((data as { _request_id?: string | null })._request_id, row.request_id, 'the SDK reads the request id from its own header');
   });
 
@@ -55,10 +68,20 @@ describe('messages: the Anthropic SDK through the translation', () => {
       events.push(event.type === 'content_block_delta' ? `${event.type}:${event.index}:${event.delta.type}` : event.type);
       if (event.type === 'message_start') startUsage = event.message.usage;
     }
-    assert.deepEqual(events, ['message_start', 'content_block_start', ...MOCK_PIECES.map(() => 'content_block_delta:0:text_delta'), 'content_block_stop', 'message_delta', 'message_stop']);
+    assert.deepEqual(events, [
+      'message_start',
+      'content_block_start',
+      ...MOCK_PIECES.map(() => 'content_block_delta:0:text_delta'),
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
     assert.ok(startUsage!.input_tokens > 0, 'message_start counts the prompt');
     const final = await stream.finalMessage();
-    assert.deepEqual(final.content, [{ type: 'text', text: MOCK_TEXT, citations: undefined }].map(({ citations: _, ...block }) => block));
+    assert.deepEqual(
+      final.content,
+      [{ type: 'text', text: MOCK_TEXT, citations: undefined }].map(({ citations: _, ...block }) => block),
+    );
     assert.equal(final.stop_reason, 'end_turn');
     assert.equal(final.usage.input_tokens, MOCK_USAGE.prompt_tokens);
     assert.equal(final.usage.output_tokens, MOCK_USAGE.completion_tokens);
@@ -74,12 +97,18 @@ describe('messages: the Anthropic SDK through the translation', () => {
     assert.equal(first.content.length, 1);
     const use = first.content[0] as Anthropic.ToolUseBlock;
     assert.deepEqual([use.type, use.name, use.input], ['tool_use', 'get_weather', { city: 'Paris' }]);
-    assert.deepEqual(hf.lastRequest!.body!.tools, [{ type: 'function', function: { name: 'get_weather', description: WEATHER.description, parameters: WEATHER.input_schema } }]);
+    assert.deepEqual(hf.lastRequest!.body!.tools, [
+      { type: 'function', function: { name: 'get_weather', description: WEATHER.description, parameters: WEATHER.input_schema } },
+    ]);
     const second = await client.messages.create({
       model: MODEL,
       max_tokens: 100,
       tools: [WEATHER],
-      messages: [ASK_WEATHER, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '{"sky":"sunny"}' }] }],
+      messages: [
+        ASK_WEATHER,
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '{"sky":"sunny"}' }] },
+      ],
     });
     assert.deepEqual(second.content, [{ type: 'text', text: TOOL_ANSWER }]);
     assert.equal(second.stop_reason, 'end_turn');
@@ -100,13 +129,27 @@ describe('messages: the Anthropic SDK through the translation', () => {
     const use = final.content[0] as Anthropic.ToolUseBlock;
     assert.deepEqual([use.name, use.input], ['get_weather', { city: 'Paris' }]);
     const answer = await client.messages
-      .stream({ model: MODEL, max_tokens: 100, tools: [WEATHER], messages: [ASK_WEATHER, { role: 'assistant', content: final.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: 'sunny' }] }] })
+      .stream({
+        model: MODEL,
+        max_tokens: 100,
+        tools: [WEATHER],
+        messages: [
+          ASK_WEATHER,
+          { role: 'assistant', content: final.content },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: 'sunny' }] },
+        ],
+      })
       .finalText();
     assert.equal(answer, TOOL_ANSWER);
   });
 
   it('answers two parallel tool calls each in its own block, JSON and streamed', async () => {
-    const body = { model: 'org/parallel-tools', max_tokens: 100, tools: [WEATHER], messages: [{ role: 'user' as const, content: 'Weather in Paris and Rome?' }] };
+    const body = {
+      model: 'org/parallel-tools',
+      max_tokens: 100,
+      tools: [WEATHER],
+      messages: [{ role: 'user' as const, content: 'Weather in Paris and Rome?' }],
+    };
     const json = await client.messages.create(body);
     const stream = client.messages.stream(body);
     const starts: number[] = [];
@@ -118,16 +161,28 @@ describe('messages: the Anthropic SDK through the translation', () => {
     for (const message of [json, streamed]) {
       assert.equal(message.stop_reason, 'tool_use');
       const uses = message.content as Anthropic.ToolUseBlock[];
-      assert.deepEqual(uses.map((u) => [u.type, u.name, u.input]), [['tool_use', 'get_weather', { city: 'Paris' }], ['tool_use', 'get_weather', { city: 'Rome' }]]);
+      assert.deepEqual(
+        uses.map((u) => [u.type, u.name, u.input]),
+        [
+          ['tool_use', 'get_weather', { city: 'Paris' }],
+          ['tool_use', 'get_weather', { city: 'Rome' }],
+        ],
+      );
       assert.notEqual(uses[0].id, uses[1].id);
     }
   });
 
   it('sends reasoning_content as a thinking block before the text', async () => {
     const message = await client.messages.create({ model: 'org/reasoning', max_tokens: 100, messages: HI });
-    assert.deepEqual(message.content.map((b) => b.type), ['thinking', 'text']);
+    assert.deepEqual(
+      message.content.map((b) => b.type),
+      ['thinking', 'text'],
+    );
     const streamed = await client.messages.stream({ model: 'org/reasoning', max_tokens: 100, messages: HI }).finalMessage();
-    assert.deepEqual(streamed.content.map((b) => b.type), ['thinking', 'text']);
+    assert.deepEqual(
+      streamed.content.map((b) => b.type),
+      ['thinking', 'text'],
+    );
     assert.equal((streamed.content[0] as Anthropic.ThinkingBlock).thinking, (message.content[0] as Anthropic.ThinkingBlock).thinking);
   });
 
@@ -139,8 +194,15 @@ describe('messages: the Anthropic SDK through the translation', () => {
     await client.messages.create({ model: MODEL, max_tokens: 5, messages: HI });
     await lastUsageRow(gateway, mark);
     const rows = await gateway.running.deps.db('usage').where('id', '>', mark);
-    assert.deepEqual(rows.map((row: { endpoint: string; max_tokens?: number }) => row.endpoint), ['messages'], 'only the model call left a row');
-    await assert.rejects(new Anthropic({ apiKey: 'sk-sy-wrong', baseURL: gateway.url, maxRetries: 0 }).messages.countTokens(body), Anthropic.AuthenticationError);
+    assert.deepEqual(
+      rows.map((row: { endpoint: string; max_tokens?: number }) => row.endpoint),
+      ['messages'],
+      'only the model call left a row',
+    );
+    await assert.rejects(
+      new Anthropic({ apiKey: 'sk-sy-wrong', baseURL: gateway.url, maxRetries: 0 }).messages.countTokens(body),
+      Anthropic.AuthenticationError,
+    );
   });
 
   it('folds system entries inside messages into the leading system message', async () => {
@@ -157,7 +219,13 @@ describe('messages: the Anthropic SDK through the translation', () => {
   });
 
   it('accepts Authorization: Bearer with a newer anthropic-version, and ?beta=true', async () => {
-    const bearer = new Anthropic({ authToken: secret, apiKey: null, baseURL: gateway.url, maxRetries: 0, defaultHeaders: { 'anthropic-version': '2026-10-21' } });
+    const bearer = new Anthropic({
+      authToken: secret,
+      apiKey: null,
+      baseURL: gateway.url,
+      maxRetries: 0,
+      defaultHeaders: { 'anthropic-version': '2026-10-21' },
+    });
     const message = await bearer.beta.messages.create({ model: MODEL, max_tokens: 50, messages: HI, betas: ['interleaved-thinking-2025-05-14'] });
     assert.equal((message.content[0] as Anthropic.TextBlock).text, MOCK_TEXT);
     const raw = await fetch(`${gateway.url}/v1/messages?beta=true`, {
@@ -187,9 +255,22 @@ describe('messages: errors in Anthropic shape', () => {
 
   const sdk = (key: string) => new Anthropic({ apiKey: key, baseURL: gateway.url, maxRetries: 0 });
 
-  async function post(path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown; requestId: string | null; shouldRetry: string | null }> {
-    const response = await fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'x-api-key': secret, 'content-type': 'application/json', ...headers }, body });
-    return { status: response.status, body: await response.json(), requestId: response.headers.get('x-request-id'), shouldRetry: response.headers.get('x-should-retry') };
+  async function post(
+    path: string,
+    body: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: unknown; requestId: string | null; shouldRetry: string | null }> {
+    const response = await fetch(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers: { 'x-api-key': secret, 'content-type': 'application/json', ...headers },
+      body,
+    });
+    return {
+      status: response.status,
+      body: await response.json(),
+      requestId: response.headers.get('x-request-id'),
+      shouldRetry: response.headers.get('x-should-retry'),
+    };
   }
 
   it("tells clients not to retry a refusal that would repeat (x-should-retry: false): Claude Code retried a bad key's 401 for minutes", async () => {
@@ -202,10 +283,12 @@ describe('messages: errors in Anthropic shape', () => {
   });
 
   it('a bad key is an AuthenticationError with authentication_error', async () => {
-    const error = await sdk('sk-sy-nope').messages.create({ model: MODEL, max_tokens: 10, messages: HI }).then(
-      () => assert.fail('expected 401'),
-      (e: unknown) => e,
-    );
+    const error = await sdk('sk-sy-nope')
+      .messages.create({ model: MODEL, max_tokens: 10, messages: HI })
+      .then(
+        () => assert.fail('expected 401'),
+        (e: unknown) => e,
+      );
     assert.ok(error instanceof Anthropic.AuthenticationError);
     assert.equal(error.error && (error.error as { type: string }).type, 'error');
     assert.equal((error.error as { error: { type: string } }).error.type, 'authentication_error');
@@ -215,10 +298,12 @@ describe('messages: errors in Anthropic shape', () => {
   it('402 billing_error when credits cannot cover max_tokens, without calling the upstream', async () => {
     const poor = (await gateway.createKey({ credits_usd: 0.00001 })).secret;
     const before = hf.requests.length;
-    const error = await sdk(poor).messages.create({ model: MODEL, max_tokens: 1000, messages: HI }).then(
-      () => assert.fail('expected 402'),
-      (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
-    );
+    const error = await sdk(poor)
+      .messages.create({ model: MODEL, max_tokens: 1000, messages: HI })
+      .then(
+        () => assert.fail('expected 402'),
+        (e: unknown) => e as InstanceType<typeof Anthropic.APIError>,
+      );
     assert.equal(error.status, 402);
     assert.deepEqual(Object.keys(error.error as object), ['type', 'error']);
     assert.equal((error.error as { error: { type: string } }).error.type, 'billing_error');
@@ -242,7 +327,13 @@ describe('messages: errors in Anthropic shape', () => {
       ['/v1/messages', '{"model":', {}, 400, 'invalid_request_error'],
       ['/v1/messages', JSON.stringify({ model: MODEL, messages: HI }), {}, 400, 'invalid_request_error'],
       ['/v1/messages?beta=true', JSON.stringify({ model: 'claude-nobody-serves', max_tokens: 5, messages: HI }), {}, 404, 'not_found_error'],
-      ['/v1/messages', JSON.stringify({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x'.repeat(70_000) }] }), {}, 413, 'request_too_large'],
+      [
+        '/v1/messages',
+        JSON.stringify({ model: MODEL, max_tokens: 5, messages: [{ role: 'user', content: 'x'.repeat(70_000) }] }),
+        {},
+        413,
+        'request_too_large',
+      ],
       ['/v1/messages/count_tokens', '[]', {}, 400, 'invalid_request_error'],
       ['/v1/messages/count_tokens', JSON.stringify({ model: MODEL, messages: HI }), { 'x-api-key': '' }, 401, 'authentication_error'],
       ['/v1/messages', JSON.stringify({ model: 'org/html-500', max_tokens: 5, messages: HI }), {}, 502, 'api_error'],

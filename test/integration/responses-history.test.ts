@@ -32,7 +32,13 @@ describe('responses: conversation history through the translation', () => {
       instructions: 'Be brief.',
       input: [
         { role: 'developer', content: 'Answer in French.' },
-        { role: 'user', content: [{ type: 'input_text', text: 'What is this?' }, { type: 'input_image', image_url: IMAGE, detail: 'low' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'What is this?' },
+            { type: 'input_image', image_url: IMAGE, detail: 'low' },
+          ],
+        },
         { type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'A pixel.', annotations: [] }] },
         { role: 'user', content: 'Merci' },
       ],
@@ -88,7 +94,10 @@ describe('responses: conversation history through the translation', () => {
   it('keeps the items per gateway: a second one in the same process, on the same database, does not share them', async () => {
     const { secret } = await gateway.createKey();
     const first = await gateway.client(secret).responses.create({ model: MODEL, input: 'Hi' });
-    const second = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { database: { connection: gateway.config.database.connection } } });
+    const second = await startGateway({
+      providers: { huggingface: hfEntry(hf.url) },
+      config: { database: { connection: gateway.config.database.connection } },
+    });
     try {
       await assert.rejects(
         second.client(secret).responses.create({ model: MODEL, input: [{ type: 'item_reference', id: first.output[0].id! }] }),

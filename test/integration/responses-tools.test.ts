@@ -33,9 +33,17 @@ describe('responses: tool calls through the translation', () => {
   });
 
   it('sends flat function tools as chat tools and answers a function_call item', async () => {
-    const data = await client.responses.create({ model: MODEL, input: [QUESTION], tools: [WEATHER_TOOL], tool_choice: { type: 'function', name: 'get_weather' }, parallel_tool_calls: false });
+    const data = await client.responses.create({
+      model: MODEL,
+      input: [QUESTION],
+      tools: [WEATHER_TOOL],
+      tool_choice: { type: 'function', name: 'get_weather' },
+      parallel_tool_calls: false,
+    });
     const sent = hf.lastRequest!.body!;
-    assert.deepEqual(sent.tools, [{ type: 'function', function: { name: 'get_weather', description: WEATHER_TOOL.description, parameters: WEATHER_TOOL.parameters, strict: true } }]);
+    assert.deepEqual(sent.tools, [
+      { type: 'function', function: { name: 'get_weather', description: WEATHER_TOOL.description, parameters: WEATHER_TOOL.parameters, strict: true } },
+    ]);
     assert.deepEqual(sent.tool_choice, { type: 'function', function: { name: 'get_weather' } });
     assert.equal(sent.parallel_tool_calls, false);
     assert.deepEqual(sent.messages, [{ role: 'user', content: 'Weather in Paris?' }]);
@@ -59,7 +67,11 @@ describe('responses: tool calls through the translation', () => {
       .withResponse();
     assert.deepEqual(hf.lastRequest!.body!.messages, [
       { role: 'user', content: 'Weather in Paris?' },
-      { role: 'assistant', content: null, tool_calls: [{ id: TOOL_CALL.id, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: TOOL_CALL.id, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+      },
       { role: 'tool', tool_call_id: TOOL_CALL.id, content: `{"sky":"sunny ${CANARY}"}` },
     ]);
     assert.equal(data.output_text, TOOL_ANSWER);
@@ -73,7 +85,13 @@ describe('responses: tool calls through the translation', () => {
       model: MODEL,
       input: [
         QUESTION,
-        { type: 'message', id: 'msg_earlier', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Checking both.', annotations: [] }] },
+        {
+          type: 'message',
+          id: 'msg_earlier',
+          status: 'completed',
+          role: 'assistant',
+          content: [{ type: 'output_text', text: 'Checking both.', annotations: [] }],
+        },
         { type: 'function_call', call_id: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' },
         { type: 'function_call', call_id: 'call_b', name: 'get_weather', arguments: '{"city":"Rome"}' },
         { type: 'function_call_output', call_id: 'call_a', output: 'sunny' },
@@ -112,8 +130,17 @@ describe('responses: tool calls through the translation', () => {
       ],
     );
     const added = events[2] as OpenAI.Responses.ResponseOutputItemAddedEvent;
-    assert.deepEqual(added.item, { id: (added.item as { id: string }).id, type: 'function_call', status: 'in_progress', arguments: '', call_id: TOOL_CALL.id, name: 'get_weather' });
-    const deltas = events.filter((event): event is OpenAI.Responses.ResponseFunctionCallArgumentsDeltaEvent => event.type === 'response.function_call_arguments.delta');
+    assert.deepEqual(added.item, {
+      id: (added.item as { id: string }).id,
+      type: 'function_call',
+      status: 'in_progress',
+      arguments: '',
+      call_id: TOOL_CALL.id,
+      name: 'get_weather',
+    });
+    const deltas = events.filter(
+      (event): event is OpenAI.Responses.ResponseFunctionCallArgumentsDeltaEvent => event.type === 'response.function_call_arguments.delta',
+    );
     assert.equal(deltas.map((event) => event.delta).join(''), '{"city":"Paris"}');
     const done = events[5] as OpenAI.Responses.ResponseFunctionCallArgumentsDoneEvent;
     assert.deepEqual([done.name, done.arguments], ['get_weather', '{"city":"Paris"}']);

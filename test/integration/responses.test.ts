@@ -12,7 +12,22 @@ type GatewayUsage = { tokens_charged: number; cost_usd: number; request_ms: numb
 const gatewayUsageOf = (value: unknown): GatewayUsage => (value as { gateway_usage: GatewayUsage }).gateway_usage;
 
 const LLAMA = 'meta-llama/Llama-3.1-8B-Instruct';
-const REQUIRED_KEYS = ['id', 'object', 'created_at', 'error', 'incomplete_details', 'instructions', 'model', 'tools', 'output', 'parallel_tool_calls', 'metadata', 'tool_choice', 'temperature', 'top_p'];
+const REQUIRED_KEYS = [
+  'id',
+  'object',
+  'created_at',
+  'error',
+  'incomplete_details',
+  'instructions',
+  'model',
+  'tools',
+  'output',
+  'parallel_tool_calls',
+  'metadata',
+  'tool_choice',
+  'temperature',
+  'top_p',
+];
 
 async function collect(stream: AsyncIterable<Event>): Promise<Event[]> {
   const events: Event[] = [];
@@ -70,7 +85,13 @@ describe('responses', () => {
       assert.equal(message.type, 'message');
       assert.match(message.id, /^msg_/);
       assert.deepEqual(message.content, [{ type: 'output_text', text: MOCK_TEXT, annotations: [], logprobs: [] }]);
-      assert.deepEqual(data.usage, { input_tokens: MOCK_USAGE.prompt_tokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: MOCK_USAGE.completion_tokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: MOCK_USAGE.total_tokens });
+      assert.deepEqual(data.usage, {
+        input_tokens: MOCK_USAGE.prompt_tokens,
+        input_tokens_details: { cached_tokens: 0 },
+        output_tokens: MOCK_USAGE.completion_tokens,
+        output_tokens_details: { reasoning_tokens: 0 },
+        total_tokens: MOCK_USAGE.total_tokens,
+      });
       assert.deepEqual(hf.lastRequest!.body!.messages, [
         { role: 'system', content: 'Be brief.' },
         { role: 'user', content: `Hi ${CANARY}` },
@@ -81,7 +102,10 @@ describe('responses', () => {
       const row = await usageRow(gateway, response.headers.get('x-request-id')!);
       assert.equal(row.endpoint, 'responses');
       assert.equal(row.provider, 'huggingface');
-      assert.deepEqual([row.prompt_tokens, row.completion_tokens, Number(row.cost_micro), Boolean(row.stream), Boolean(row.estimated)], [MOCK_USAGE.prompt_tokens, MOCK_USAGE.completion_tokens, LLAMA_MICRO, false, false]);
+      assert.deepEqual(
+        [row.prompt_tokens, row.completion_tokens, Number(row.cost_micro), Boolean(row.stream), Boolean(row.estimated)],
+        [MOCK_USAGE.prompt_tokens, MOCK_USAGE.completion_tokens, LLAMA_MICRO, false, false],
+      );
     });
 
     it('streams the Responses event sequence and ends with response.completed carrying usage and gateway_usage', async () => {
@@ -101,7 +125,10 @@ describe('responses', () => {
         'response.completed',
       ]);
       const deltas = events.filter((event): event is OpenAI.Responses.ResponseTextDeltaEvent => event.type === 'response.output_text.delta');
-      assert.deepEqual(deltas.map((event) => event.delta), MOCK_PIECES);
+      assert.deepEqual(
+        deltas.map((event) => event.delta),
+        MOCK_PIECES,
+      );
       const completed = events.at(-1) as OpenAI.Responses.ResponseCompletedEvent;
       assert.equal(completed.response.status, 'completed');
       assert.equal(completed.response.usage?.total_tokens, 23);
@@ -149,11 +176,17 @@ describe('responses', () => {
     it('turns reasoning into a reasoning item before the message', async () => {
       const data = await client.responses.create({ model: 'org/reasoning', input: 'Hi', reasoning: { effort: 'low' } });
       assert.equal(hf.lastRequest!.body!.reasoning_effort, 'low');
-      assert.deepEqual(data.output.map((item) => item.type), ['reasoning', 'message']);
+      assert.deepEqual(
+        data.output.map((item) => item.type),
+        ['reasoning', 'message'],
+      );
       assert.deepEqual((data.output[0] as OpenAI.Responses.ResponseReasoningItem).content, [{ type: 'reasoning_text', text: MOCK_REASONING }]);
       assert.equal(data.output_text, MOCK_TEXT);
       const final = await client.responses.stream({ model: 'org/reasoning', input: 'Hi' }).finalResponse();
-      assert.deepEqual(final.output.map((item) => item.type), ['reasoning', 'message']);
+      assert.deepEqual(
+        final.output.map((item) => item.type),
+        ['reasoning', 'message'],
+      );
       assert.equal(final.output_text, MOCK_TEXT);
     });
 
@@ -234,7 +267,7 @@ describe('responses', () => {
       });
       const frames = (await answer.text()).split('\n\n').filter(Boolean);
       assert.equal(vllm.lastRequest!.path, '/v1/responses');
-      assert.equal(frames.length, 14, 'the server\'s trailing [DONE] is not passed on');
+      assert.equal(frames.length, 14, "the server's trailing [DONE] is not passed on");
       for (const frame of frames) assert.match(frame, /^event: response\.[a-z_.]+\ndata: \{/);
       const completed = JSON.parse(frames.at(-1)!.split('data: ')[1]) as { type: string; response: { gateway_usage: GatewayUsage } };
       assert.equal(completed.type, 'response.completed');
@@ -281,7 +314,8 @@ describe('responses', () => {
       it(`answers 400 for ${name}, naming '${param}'`, async () => {
         await assert.rejects(
           client.responses.create({ model: LLAMA, input: 'Hi', ...extra } as OpenAI.Responses.ResponseCreateParamsNonStreaming),
-          (error: APIError) => error.status === 400 && error.type === 'invalid_request_error' && error.param === param && error.code === 'unsupported_parameter',
+          (error: APIError) =>
+            error.status === 400 && error.type === 'invalid_request_error' && error.param === param && error.code === 'unsupported_parameter',
         );
       });
     }

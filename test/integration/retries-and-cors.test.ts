@@ -56,7 +56,13 @@ describe('retries, fallbacks and CORS', () => {
   });
 
   it('does not wait out a Retry-After longer than retries.max_ms: the 429 comes back with it', async () => {
-    const error = await gateway.client(secret).chat.completions.create({ model: 'org/rate-limited', messages: HI }).then(() => assert.fail('expected 429'), (e: APIError) => e);
+    const error = await gateway
+      .client(secret)
+      .chat.completions.create({ model: 'org/rate-limited', messages: HI })
+      .then(
+        () => assert.fail('expected 429'),
+        (e: APIError) => e,
+      );
     assert.equal(error.status, 429);
     assert.equal(error.code, 'upstream_rate_limited');
     assert.equal(error.headers?.get('retry-after'), '7');
@@ -69,7 +75,7 @@ describe('retries, fallbacks and CORS', () => {
     const row = await rowOf(response.headers.get('x-request-id')!);
     assert.equal(row.provider, 'backup');
     assert.equal(row.attempts, 2);
-    assert.equal(row.cost_micro, costMicro(BACKUP_PRICE), 'billed at the backup entry\'s own price');
+    assert.equal(row.cost_micro, costMicro(BACKUP_PRICE), "billed at the backup entry's own price");
   });
 
   it('asks a fallback for its own model name when one is configured, streams included', async () => {
@@ -98,7 +104,10 @@ describe('retries, fallbacks and CORS', () => {
     assert.equal(preflight.status, 204);
     assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://app.example.com');
     assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /x-stainless-os/);
-    const other = await fetch(`${gateway.baseURL}/chat/completions`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const other = await fetch(`${gateway.baseURL}/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     assert.equal(other.headers.get('access-control-allow-origin'), null);
     const answer = await fetch(`${gateway.baseURL}/models`, { headers: { origin: 'https://app.example.com', authorization: `Bearer ${secret}` } });
     assert.match(answer.headers.get('access-control-expose-headers') ?? '', /x-request-id/);

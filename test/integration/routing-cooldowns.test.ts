@@ -95,7 +95,10 @@ describe('routing cooldowns', function () {
       await askMany(2);
       assert.equal(a.received, 1);
       const log = readFileSync(logFile(), 'utf8');
-      const line = log.split('\n').reverse().find((text) => text.includes('rejected its credentials') && text.includes('"provider":"a"'));
+      const line = log
+        .split('\n')
+        .reverse()
+        .find((text) => text.includes('rejected its credentials') && text.includes('"provider":"a"'));
       assert.ok(line, 'an error line names the entry');
       assert.match(line, /"level":"error"/);
       assert.equal(log.includes(DEPLOYMENT_KEY), false, 'the provider key never reaches the log');
@@ -221,8 +224,16 @@ describe('routing cooldowns', function () {
       const lines = out.join('\n').split('\n');
       assert.match(lines[0], /^NAME\s+PLUGIN\s+MODELS\s+KEY\s+STATE\s+UNTIL\s+REASON\s+IN_FLIGHT\s+REQ_5M\s+ERR_5M\s+P50_MS\s+TTFT_P50_MS$/);
       const cooling = lines.find((line) => line.startsWith('a '))!;
-      assert.match(cooling, new RegExp(`^a\\s+openai-compatible\\s+a-only/\\*\\s+set\\s+cooling\\s+${String(view.a.until).replace(/\./g, '\\.')} \\(in \\d+s\\)\\s+auth\\s+0\\s+3\\s+1\\s`));
-      assert.match(lines.find((line) => line.startsWith('keyless '))!, /^keyless\s+openai-compatible\s+keyless-only\/\*\s+missing\s+ok\s+-\s+-\s+0\s+0\s+0\s+-\s+-$/);
+      assert.match(
+        cooling,
+        new RegExp(
+          `^a\\s+openai-compatible\\s+a-only/\\*\\s+set\\s+cooling\\s+${String(view.a.until).replace(/\./g, '\\.')} \\(in \\d+s\\)\\s+auth\\s+0\\s+3\\s+1\\s`,
+        ),
+      );
+      assert.match(
+        lines.find((line) => line.startsWith('keyless '))!,
+        /^keyless\s+openai-compatible\s+keyless-only\/\*\s+missing\s+ok\s+-\s+-\s+0\s+0\s+0\s+-\s+-$/,
+      );
       const json: string[] = [];
       assert.equal(await runCli(['providers', '--json', '--url', pool.gateway.url, '--config', configPath], (line) => json.push(line)), 0);
       assert.equal((JSON.parse(json[0]) as { name: string; state: string }[]).find((entry) => entry.name === 'a')?.state, 'cooling');

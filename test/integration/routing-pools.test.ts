@@ -24,7 +24,13 @@ describe('routing pools', function () {
     it('serves 100 concurrent requests 3:1:1 exactly, each target under its own model name, and the usage row names the entry', async () => {
       deployments = await startDeployments('a', 'b', 'c');
       pool = await startPool(deployments, {
-        rule: { targets: [{ provider: 'a', weight: 3 }, { provider: 'b', weight: 1 }, { provider: 'c', weight: 1, model: 'c-org/llama-70b-turbo' }] },
+        rule: {
+          targets: [
+            { provider: 'a', weight: 3 },
+            { provider: 'b', weight: 1 },
+            { provider: 'c', weight: 1, model: 'c-org/llama-70b-turbo' },
+          ],
+        },
       });
       const served = await Promise.all(Array.from({ length: 100 }, () => pool!.ask()));
       // Round-robin is exact over every cycle of 5 picks, so the tolerance is zero, not a statistical band.

@@ -85,7 +85,8 @@ describe('routing state shared through Redis', function () {
     const stored = await one.client.responses.create({ model: POOL_MODEL, input: 'Hi' });
     assert.equal(stored.id, 'resp_a_1');
     const answers: string[] = [];
-    for (let i = 0; i < 4; i++) answers.push((await two.client.responses.create({ model: POOL_MODEL, input: 'More', previous_response_id: stored.id })).output_text);
+    for (let i = 0; i < 4; i++)
+      answers.push((await two.client.responses.create({ model: POOL_MODEL, input: 'More', previous_response_id: stored.id })).output_text);
     assert.deepEqual(answers, ['served by a', 'served by a', 'served by a', 'served by a']);
   });
 

@@ -51,7 +51,10 @@ describe('shared state across instances', function () {
       database = await createPgDatabase();
       hf = await startMock({ flavor: 'hf', apiKey: HF_KEY });
       const config = { database: { client: 'pg', connection: database.url, pool_max: 5 }, rate_limit: { requests_per_window: 100_000 } };
-      gateways = [await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config }), await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config })];
+      gateways = [
+        await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config }),
+        await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config }),
+      ];
     });
 
     after(async () => {
@@ -68,7 +71,10 @@ describe('shared state across instances', function () {
       const books = await booksOf(gateways[0].running.deps.db, record.id);
       const served = statuses.filter((status) => status === 200).length;
       assert.ok(served >= n, `at least the ${n} funded requests are served (served ${served})`);
-      assert.ok(statuses.every((status) => status === 200 || status === 402), `only 200 and 402: ${[...new Set(statuses)]}`);
+      assert.ok(
+        statuses.every((status) => status === 200 || status === 402),
+        `only 200 and 402: ${[...new Set(statuses)]}`,
+      );
       assert.ok(statuses.includes(402), 'the burst outruns the funds');
       assert.equal(books.usageRows, 20 * n);
       assert.equal(books.openHolds, 0);
@@ -107,7 +113,10 @@ describe('shared state across instances', function () {
       const statuses = await burst(gateways, secret, 20 * n);
       await settle(gateways);
       const books = await booksOf(gateways[0].running.deps.db, record.id);
-      assert.ok(statuses.every((status) => status === 200 || status === 402), `statuses ${[...new Set(statuses)]}`);
+      assert.ok(
+        statuses.every((status) => status === 200 || status === 402),
+        `statuses ${[...new Set(statuses)]}`,
+      );
       assert.equal(books.usageRows, 20 * n);
       assertBalanced(books, assert);
     });
@@ -122,7 +131,10 @@ describe('shared state across instances', function () {
       await requireService(this, 'redis');
       redis = redisPrefix();
       hf = await startMock({ flavor: 'hf', apiKey: HF_KEY });
-      const first = await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: { rate_limit: { store: 'redis', redis_url: REDIS_URL, prefix: redis.prefix } } });
+      const first = await startGateway({
+        providers: { huggingface: hfEntry(hf.url) },
+        config: { rate_limit: { store: 'redis', redis_url: REDIS_URL, prefix: redis.prefix } },
+      });
       const shared = { database: { connection: first.config.database.connection }, rate_limit: { store: 'redis', redis_url: REDIS_URL, prefix: redis.prefix } };
       gateways = [first, await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config: shared })];
     });

@@ -56,7 +56,10 @@ describe('requests without a valid key', () => {
       }),
     );
     const elapsedS = (Date.now() - started) / 1000;
-    assert.ok(answers.every((answer) => answer.status === 401 && answer.code === 'invalid_api_key'), JSON.stringify(answers.find((answer) => answer.status !== 401)));
+    assert.ok(
+      answers.every((answer) => answer.status === 401 && answer.code === 'invalid_api_key'),
+      JSON.stringify(answers.find((answer) => answer.status !== 401)),
+    );
     assert.match(answers.find((answer) => answer.reason === 'expired')!.message, /expired at/);
     assert.match(answers.find((answer) => answer.reason === 'revoked')!.message, /revoked/);
     assert.equal(await usageCount(), before, 'no usage row for any of them');
@@ -70,7 +73,9 @@ describe('requests without a valid key', () => {
     // The log holds a sample: at most 10 lines a second for these, the later ones saying how many were skipped.
     const ids = new Set(answers.map((answer) => answer.requestId));
     const logged = await eventually(() => {
-      const lines = readFileSync(logFile(), 'utf8').split('\n').filter((line) => ids.has(/"requestId":"(req_\w+)"/.exec(line)?.[1] ?? ''));
+      const lines = readFileSync(logFile(), 'utf8')
+        .split('\n')
+        .filter((line) => ids.has(/"requestId":"(req_\w+)"/.exec(line)?.[1] ?? ''));
       return lines.length > 0 ? lines : undefined;
     });
     assert.ok(logged.length <= 10 * Math.ceil(elapsedS + 1), `${logged.length} lines for ${FLOOD} refusals in ${elapsedS}s`);

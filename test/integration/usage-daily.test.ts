@@ -29,7 +29,16 @@ async function sumsOfRows(db: Knex): Promise<Map<string, Sums>> {
   const sums = new Map<string, Sums>();
   for (const row of await db('usage').select()) {
     const id = [utcDay(Number(row.created_at)), row.key_id ?? '', row.model ?? '', row.provider ?? ''].join('|');
-    const sum = sums.get(id) ?? { requests: 0, errors: 0, prompt_tokens: 0, completion_tokens: 0, cost_micro: 0, latency_ms_sum: 0, ttft_ms_sum: 0, ttft_count: 0 };
+    const sum = sums.get(id) ?? {
+      requests: 0,
+      errors: 0,
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      cost_micro: 0,
+      latency_ms_sum: 0,
+      ttft_ms_sum: 0,
+      ttft_count: 0,
+    };
     sum.requests++;
     sum.errors += row.status >= 400 ? 1 : 0;
     sum.prompt_tokens += row.prompt_tokens;
@@ -46,7 +55,10 @@ async function sumsOfRows(db: Knex): Promise<Map<string, Sums>> {
 async function aggregates(db: Knex): Promise<Map<string, Sums>> {
   const found = new Map<string, Sums>();
   for (const { day, key_id: keyId, model, provider, ...sums } of await db('usage_daily').select()) {
-    found.set([day, keyId, model, provider].join('|'), Object.fromEntries(Object.entries(sums).map(([name, value]) => [name, Number(value)])) as unknown as Sums);
+    found.set(
+      [day, keyId, model, provider].join('|'),
+      Object.fromEntries(Object.entries(sums).map(([name, value]) => [name, Number(value)])) as unknown as Sums,
+    );
   }
   return found;
 }
@@ -59,9 +71,11 @@ async function mixedBurst(gateways: TestGateway[], secrets: string[]): Promise<n
     const model = kind === 2 ? 'org/html-500' : kind === 3 ? 'no-such-model' : LLAMA;
     const request =
       kind === 1
-        ? client.chat.completions.create({ model, messages: HI, max_tokens: 50, stream: true, stream_options: { include_usage: true } }).then(async (stream) => {
-            for await (const _chunk of stream);
-          })
+        ? client.chat.completions
+            .create({ model, messages: HI, max_tokens: 50, stream: true, stream_options: { include_usage: true } })
+            .then(async (stream) => {
+              for await (const _chunk of stream);
+            })
         : client.chat.completions.create({ model, messages: HI, max_tokens: 50 });
     return request.then(
       () => 200,

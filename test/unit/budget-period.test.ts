@@ -8,7 +8,10 @@ const iso = (ms: number) => new Date(ms).toISOString();
 describe('budget periods', () => {
   it('starts a day at midnight, a week on Monday and a month on the 1st, in UTC', () => {
     const sunday = Date.UTC(2026, 10, 29, 23, 59, 59, 999);
-    assert.deepEqual([iso(budgetPeriodAt('day', sunday).start), iso(budgetPeriodAt('day', sunday).end)], ['2026-11-29T00:00:00.000Z', '2026-11-30T00:00:00.000Z']);
+    assert.deepEqual(
+      [iso(budgetPeriodAt('day', sunday).start), iso(budgetPeriodAt('day', sunday).end)],
+      ['2026-11-29T00:00:00.000Z', '2026-11-30T00:00:00.000Z'],
+    );
     const week = budgetPeriodAt('week', sunday);
     assert.deepEqual([week.id, iso(week.end)], ['w2026-11-23', '2026-11-30T00:00:00.000Z'], 'Sunday belongs to the week that began on Monday');
     assert.equal(budgetPeriodAt('week', Date.UTC(2026, 10, 30)).id, 'w2026-11-30', 'Monday midnight starts a new week');

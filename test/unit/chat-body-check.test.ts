@@ -21,7 +21,11 @@ const CASES: [JsonObject, string, string][] = [
   [{ messages: [{ role: 'user', content: 5 }] }, "Invalid 'messages[0].content': Invalid input", 'messages[0].content'],
   [{ stream: 'yes' }, "Invalid 'stream': Invalid input: expected boolean, received string", 'stream'],
   [{ stream_options: [] }, "Invalid 'stream_options': Invalid input: expected object, received array", 'stream_options'],
-  [{ stream_options: { include_usage: 5 } }, "Invalid 'stream_options.include_usage': Invalid input: expected boolean, received number", 'stream_options.include_usage'],
+  [
+    { stream_options: { include_usage: 5 } },
+    "Invalid 'stream_options.include_usage': Invalid input: expected boolean, received number",
+    'stream_options.include_usage',
+  ],
   [{ max_tokens: 0 }, "Invalid 'max_tokens': Too small: expected number to be >0", 'max_tokens'],
   [{ max_tokens: 1.5 }, "Invalid 'max_tokens': Invalid input: expected int, received number", 'max_tokens'],
   [{ max_tokens: 1e12 }, "Invalid 'max_tokens': Too big: expected number to be <=10000000", 'max_tokens'],
@@ -48,6 +52,12 @@ describe('chat body check', () => {
 
   it('passes what the upstream judges: unknown fields, nulls, content parts, null content', () => {
     checkChatBody({ ...base(), stream: null, stream_options: null, max_tokens: null, n: null, tools: null, temperature: 'x', extra: { a: 1 } });
-    checkChatBody({ model: 'm', messages: [{ role: 'assistant', content: null, tool_calls: [] }, { role: 'user', content: [{ type: 'text', text: 'x' }] }] });
+    checkChatBody({
+      model: 'm',
+      messages: [
+        { role: 'assistant', content: null, tool_calls: [] },
+        { role: 'user', content: [{ type: 'text', text: 'x' }] },
+      ],
+    });
   });
 });

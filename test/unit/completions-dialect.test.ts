@@ -13,7 +13,16 @@ import { InvalidRequestError } from '../../src/errors/gateway-error.ts';
 import type { SseEvent } from '../../src/plugin-sdk.ts';
 
 function chunk(delta: Record<string, unknown>, finish: string | null = null, extra: Record<string, unknown> = {}): SseEvent {
-  return { data: JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 5, model: 'org/m', choices: [{ index: 0, delta, finish_reason: finish }], ...extra }) };
+  return {
+    data: JSON.stringify({
+      id: 'chatcmpl-1',
+      object: 'chat.completion.chunk',
+      created: 5,
+      model: 'org/m',
+      choices: [{ index: 0, delta, finish_reason: finish }],
+      ...extra,
+    }),
+  };
 }
 
 async function translate(events: SseEvent[]): Promise<string[]> {
@@ -28,7 +37,27 @@ async function translate(events: SseEvent[]): Promise<string[]> {
 describe('completions → chat request', () => {
   it('makes the prompt the single user message and carries the rest over', () => {
     const chat = toChatRequest(
-      { model: 'org/m', prompt: ['a', 'b'], n: 2, stop: 'END', temperature: 0.5, top_p: 0.9, presence_penalty: 0.1, frequency_penalty: 0.2, seed: 3, user: 'u', logit_bias: { '50256': -100 }, max_tokens: 9, top_k: 40, echo: false, suffix: null, best_of: 1, logprobs: null, stream: true, stream_options: { include_usage: true } },
+      {
+        model: 'org/m',
+        prompt: ['a', 'b'],
+        n: 2,
+        stop: 'END',
+        temperature: 0.5,
+        top_p: 0.9,
+        presence_penalty: 0.1,
+        frequency_penalty: 0.2,
+        seed: 3,
+        user: 'u',
+        logit_bias: { '50256': -100 },
+        max_tokens: 9,
+        top_k: 40,
+        echo: false,
+        suffix: null,
+        best_of: 1,
+        logprobs: null,
+        stream: true,
+        stream_options: { include_usage: true },
+      },
       'b',
     );
     assert.deepEqual(chat, {
@@ -51,7 +80,11 @@ describe('completions → chat request', () => {
   });
 
   it("drops an empty logit_bias and bounds the output by OpenAI's default of 16", () => {
-    assert.deepEqual(toChatRequest({ model: 'org/m', prompt: 'x', logit_bias: {} }, 'x'), { model: 'org/m', messages: [{ role: 'user', content: 'x' }], max_tokens: 16 });
+    assert.deepEqual(toChatRequest({ model: 'org/m', prompt: 'x', logit_bias: {} }, 'x'), {
+      model: 'org/m',
+      messages: [{ role: 'user', content: 'x' }],
+      max_tokens: 16,
+    });
   });
 
   it('accepts the neutral values of the legacy-only fields and a one-prompt list with stream', () => {
@@ -83,7 +116,10 @@ describe('completions → chat request', () => {
       ['stream', { prompt: ['x', 'y'], stream: true }],
     ];
     for (const [param, body] of cases) {
-      assert.throws(() => assertTranslatable({ model: 'm', ...body }), (error: InvalidRequestError) => error instanceof InvalidRequestError && error.param === param && error.status === 400);
+      assert.throws(
+        () => assertTranslatable({ model: 'm', ...body }),
+        (error: InvalidRequestError) => error instanceof InvalidRequestError && error.param === param && error.status === 400,
+      );
     }
   });
 });
@@ -113,8 +149,31 @@ describe('chat answers → text_completion', () => {
   });
 
   it('reads text from content parts and a null content as empty', () => {
-    const body = fromChatAnswers([{ choices: [{ index: 0, message: { content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }, finish_reason: 'stop' }] }, { choices: [{ index: 0, message: { content: null }, finish_reason: 'stop' }] }], 1, 'org/m');
-    assert.deepEqual((body.choices as { text: string }[]).map((choice) => choice.text), ['ab', '']);
+    const body = fromChatAnswers(
+      [
+        {
+          choices: [
+            {
+              index: 0,
+              message: {
+                content: [
+                  { type: 'text', text: 'a' },
+                  { type: 'text', text: 'b' },
+                ],
+              },
+              finish_reason: 'stop',
+            },
+          ],
+        },
+        { choices: [{ index: 0, message: { content: null }, finish_reason: 'stop' }] },
+      ],
+      1,
+      'org/m',
+    );
+    assert.deepEqual(
+      (body.choices as { text: string }[]).map((choice) => choice.text),
+      ['ab', ''],
+    );
   });
 });
 
@@ -126,21 +185,59 @@ describe('chat stream → completions stream', () => {
       chunk({ content: 'Hel' }),
       chunk({ content: 'lo' }),
       chunk({}, 'stop'),
-      { data: JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 5, model: 'org/m', choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }) },
+      {
+        data: JSON.stringify({
+          id: 'chatcmpl-1',
+          object: 'chat.completion.chunk',
+          created: 5,
+          model: 'org/m',
+          choices: [],
+          usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+        }),
+      },
       { data: '[DONE]' },
     ]);
     assert.deepEqual(out, [
-      JSON.stringify({ id: 'cmpl-1', object: 'text_completion', created: 5, model: 'org/m', choices: [{ text: 'Hel', index: 0, logprobs: null, finish_reason: null }] }),
-      JSON.stringify({ id: 'cmpl-1', object: 'text_completion', created: 5, model: 'org/m', choices: [{ text: 'lo', index: 0, logprobs: null, finish_reason: null }] }),
-      JSON.stringify({ id: 'cmpl-1', object: 'text_completion', created: 5, model: 'org/m', choices: [{ text: '', index: 0, logprobs: null, finish_reason: 'stop' }] }),
-      JSON.stringify({ id: 'cmpl-1', object: 'text_completion', created: 5, model: 'org/m', choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }),
+      JSON.stringify({
+        id: 'cmpl-1',
+        object: 'text_completion',
+        created: 5,
+        model: 'org/m',
+        choices: [{ text: 'Hel', index: 0, logprobs: null, finish_reason: null }],
+      }),
+      JSON.stringify({
+        id: 'cmpl-1',
+        object: 'text_completion',
+        created: 5,
+        model: 'org/m',
+        choices: [{ text: 'lo', index: 0, logprobs: null, finish_reason: null }],
+      }),
+      JSON.stringify({
+        id: 'cmpl-1',
+        object: 'text_completion',
+        created: 5,
+        model: 'org/m',
+        choices: [{ text: '', index: 0, logprobs: null, finish_reason: 'stop' }],
+      }),
+      JSON.stringify({
+        id: 'cmpl-1',
+        object: 'text_completion',
+        created: 5,
+        model: 'org/m',
+        choices: [],
+        usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+      }),
       '[DONE]',
     ]);
   });
 
   it('keeps usage sent in the last content chunk, and passes error events and non-JSON unchanged', async () => {
     const error = JSON.stringify({ error: 'Model overloaded', error_type: 'overloaded' });
-    const out = await translate([chunk({ content: 'x' }, 'length', { usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }), { data: error }, { data: 'not json' }]);
+    const out = await translate([
+      chunk({ content: 'x' }, 'length', { usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }),
+      { data: error },
+      { data: 'not json' },
+    ]);
     assert.deepEqual(JSON.parse(out[0]).usage, { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 });
     assert.equal(JSON.parse(out[0]).choices[0].finish_reason, 'length');
     assert.deepEqual(out.slice(1), [error, 'not json']);
@@ -148,8 +245,14 @@ describe('chat stream → completions stream', () => {
 
   it('meters the translated stream: the usage chunk is held for the end, text counted when no usage came', async () => {
     const withUsage = new CompletionsStreamMeter(10, true, 'hf');
-    const events = await translate([chunk({ content: 'Hello there' }), { data: JSON.stringify({ id: 'c', choices: [], usage: { prompt_tokens: 4, completion_tokens: 2 } }) }]);
-    assert.deepEqual(events.map((data) => withUsage.inspect({ data })), ['forward', 'hold']);
+    const events = await translate([
+      chunk({ content: 'Hello there' }),
+      { data: JSON.stringify({ id: 'c', choices: [], usage: { prompt_tokens: 4, completion_tokens: 2 } }) },
+    ]);
+    assert.deepEqual(
+      events.map((data) => withUsage.inspect({ data })),
+      ['forward', 'hold'],
+    );
     assert.deepEqual(withUsage.usage(), { promptTokens: 4, completionTokens: 2, estimated: false });
 
     const counted = new CompletionsStreamMeter(10, true, 'hf');

@@ -60,10 +60,19 @@ describe('config', () => {
       ['server:\n  request_timeout_ms: thirty\n', /^ConfigError: SY_CONFIG_INVALID: server\.request_timeout_ms: must be a whole number, got 'thirty'$/],
       ['server:\n  port: 80.5\n', /^ConfigError: SY_CONFIG_INVALID: server\.port: must be a whole number, got 80\.5$/],
       ['server:\n  trust_proxy: maybe\n', /^ConfigError: SY_CONFIG_INVALID: server\.trust_proxy: must be true or false, got 'maybe'$/],
-      ['pricing:\n  default: { input: 0.5, ouput: 1.5 }\n', /^ConfigError: SY_CONFIG_INVALID: pricing\.default\.ouput: unknown key \(did you mean 'output'\?\)$/],
-      ['pricing:\n  default: { input: cheap, output: 1 }\n', /^ConfigError: SY_CONFIG_INVALID: pricing\.default\.input: must be a number \(USD per million tokens\), got 'cheap'$/],
+      [
+        'pricing:\n  default: { input: 0.5, ouput: 1.5 }\n',
+        /^ConfigError: SY_CONFIG_INVALID: pricing\.default\.ouput: unknown key \(did you mean 'output'\?\)$/,
+      ],
+      [
+        'pricing:\n  default: { input: cheap, output: 1 }\n',
+        /^ConfigError: SY_CONFIG_INVALID: pricing\.default\.input: must be a number \(USD per million tokens\), got 'cheap'$/,
+      ],
       ['providers:\n  hf:\n    pluign: huggingface\n', /^ConfigError: SY_CONFIG_INVALID: providers\.hf\.pluign: unknown key \(did you mean 'plugin'\?\)$/],
-      ['metering:\n  flush_intervall_ms: 5\n', /^ConfigError: SY_CONFIG_INVALID: metering\.flush_intervall_ms: unknown key \(did you mean 'flush_interval_ms'\?\)$/],
+      [
+        'metering:\n  flush_intervall_ms: 5\n',
+        /^ConfigError: SY_CONFIG_INVALID: metering\.flush_intervall_ms: unknown key \(did you mean 'flush_interval_ms'\?\)$/,
+      ],
       ['server: [1, 2\n', /SY_CONFIG_YAML: not valid YAML at line 2, column 1/],
       ['- just\n- a list\n', /SY_CONFIG_INVALID: the file must be a YAML mapping/],
     ];
@@ -96,7 +105,10 @@ describe('config', () => {
     before(() => {
       dir = mkdtempSync(path.join(tmpdir(), 'switchyard-plugins-'));
       mkdirSync(path.join(dir, 'misnamed'));
-      writeFileSync(path.join(dir, 'misnamed', 'index.js'), 'export default { name: "other", version: "1.0.0", configSchema: { safeParse() {} }, create() {} };\n');
+      writeFileSync(
+        path.join(dir, 'misnamed', 'index.js'),
+        'export default { name: "other", version: "1.0.0", configSchema: { safeParse() {} }, create() {} };\n',
+      );
       mkdirSync(path.join(dir, 'nocreate'));
       writeFileSync(path.join(dir, 'nocreate', 'index.js'), 'export default { name: "nocreate", version: "1.0.0", configSchema: { safeParse() {} } };\n');
       mkdirSync(path.join(dir, 'throws'));
@@ -105,7 +117,8 @@ describe('config', () => {
 
     after(() => rmSync(dir, { recursive: true, force: true }));
 
-    const load = (providers: string, pluginsDir = dir) => loadProviders(parseConfig(`plugins_dir: ${pluginsDir}\nproviders:\n${providers}`, path.join(dir, 'c.yaml'), {}), logger);
+    const load = (providers: string, pluginsDir = dir) =>
+      loadProviders(parseConfig(`plugins_dir: ${pluginsDir}\nproviders:\n${providers}`, path.join(dir, 'c.yaml'), {}), logger);
 
     it('stops on a missing plugin with SY_PLUGIN_NOT_FOUND', async () => {
       await assert.rejects(load('  a:\n    plugin: nothing\n'), /SY_PLUGIN_NOT_FOUND: providers\.a\.plugin: plugin 'nothing' not found/);
@@ -122,11 +135,20 @@ describe('config', () => {
 
     it("validates an entry's block with the plugin's own schema", async () => {
       const plugins = path.join(ROOT, 'plugins');
-      await assert.rejects(load('  hf:\n    plugin: huggingface\n    base_ur: http://x\n', plugins), /SY_CONFIG_INVALID: providers\.hf\.base_ur: unknown key \(did you mean 'base_url'\?\)/);
+      await assert.rejects(
+        load('  hf:\n    plugin: huggingface\n    base_ur: http://x\n', plugins),
+        /SY_CONFIG_INVALID: providers\.hf\.base_ur: unknown key \(did you mean 'base_url'\?\)/,
+      );
       // A typo of a key the core reads is matched against those too, not only the plugin's.
-      await assert.rejects(load('  hf:\n    plugin: huggingface\n    timeout_m: 5\n', plugins), /providers\.hf\.timeout_m: unknown key \(did you mean 'timeout_ms'\?\)/);
+      await assert.rejects(
+        load('  hf:\n    plugin: huggingface\n    timeout_m: 5\n', plugins),
+        /providers\.hf\.timeout_m: unknown key \(did you mean 'timeout_ms'\?\)/,
+      );
       // openai-compatible requires base_url: the typo is named, not the key it stands for.
-      await assert.rejects(load('  local:\n    plugin: openai-compatible\n    baseurl: http://x\n', plugins), /^ConfigError: SY_CONFIG_INVALID: providers\.local\.baseurl: unknown key \(did you mean 'base_url'\?\)$/m);
+      await assert.rejects(
+        load('  local:\n    plugin: openai-compatible\n    baseurl: http://x\n', plugins),
+        /^ConfigError: SY_CONFIG_INVALID: providers\.local\.baseurl: unknown key \(did you mean 'base_url'\?\)$/m,
+      );
       await assert.rejects(
         load('  local:\n    plugin: openai-compatible\n    base_url: http://x\n    supports: { respones: true }\n', plugins),
         /SY_CONFIG_INVALID: providers\.local\.supports\.respones: unknown key \(did you mean 'responses'\?\)/,
@@ -137,7 +159,10 @@ describe('config', () => {
     it('lets two entries share one plugin', async () => {
       const plugins = path.join(ROOT, 'plugins');
       const loaded = await load('  one:\n    plugin: openai\n  two:\n    plugin: openai\n    base_url: http://127.0.0.1:1/v1\n', plugins);
-      assert.deepEqual(loaded.map((entry) => entry.name), ['one', 'two']);
+      assert.deepEqual(
+        loaded.map((entry) => entry.name),
+        ['one', 'two'],
+      );
       assert.notEqual(loaded[0].provider, loaded[1].provider);
       await Promise.all(loaded.map((entry) => entry.provider.close?.()));
     });
@@ -153,7 +178,11 @@ describe('config', () => {
     function serve(yaml: string) {
       const file = path.join(dir, 'gateway.yaml');
       writeFileSync(file, yaml);
-      return spawnSync(process.execPath, [path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', file], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LOG_LEVEL: 'silent' } });
+      return spawnSync(process.execPath, [path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', file], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, LOG_LEVEL: 'silent' },
+      });
     }
 
     it('exits non-zero with a message naming the key path', () => {
@@ -169,7 +198,10 @@ describe('config', () => {
     });
 
     it('exits non-zero when the file does not exist', () => {
-      const result = spawnSync(process.execPath, [path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', path.join(dir, 'none.yaml')], { encoding: 'utf8', timeout: 60_000 });
+      const result = spawnSync(process.execPath, [path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', path.join(dir, 'none.yaml')], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       assert.notEqual(result.status, 0);
       assert.match(result.stderr, /SY_CONFIG_UNREADABLE: .*ENOENT/);
     });

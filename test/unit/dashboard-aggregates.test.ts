@@ -30,7 +30,12 @@ function row(createdAt: number, status: number, costMicro: number): UsageRow {
 describe('dashboard aggregates', () => {
   it('sums rows per UTC hour and status class, sorted by hour then class', () => {
     const hour = Math.floor(Date.parse('2026-12-01T10:00:00Z') / HOUR_MS);
-    const rows = [row(hour * HOUR_MS + 5, 200, 7), row((hour + 1) * HOUR_MS, 503, 0), row(hour * HOUR_MS + 9, 429, 0), row(hour * HOUR_MS + HOUR_MS - 1, 204, 3)];
+    const rows = [
+      row(hour * HOUR_MS + 5, 200, 7),
+      row((hour + 1) * HOUR_MS, 503, 0),
+      row(hour * HOUR_MS + 9, 429, 0),
+      row(hour * HOUR_MS + HOUR_MS - 1, 204, 3),
+    ];
     assert.deepEqual(hourlyAggregates(rows), [
       { hour, status_class: 2, requests: 2, prompt_tokens: 20, completion_tokens: 4, cost_micro: 10 },
       { hour, status_class: 4, requests: 1, prompt_tokens: 10, completion_tokens: 2, cost_micro: 0 },

@@ -68,7 +68,10 @@ describe('fanOut', () => {
     for (const index of [5, 4]) gate.release(index);
     const { results, failure } = await outcome;
     assert.equal(failure, undefined);
-    assert.deepEqual(results, [0, 1, 2, 3, 4, 5].map((index) => `result ${index}`));
+    assert.deepEqual(
+      results,
+      [0, 1, 2, 3, 4, 5].map((index) => `result ${index}`),
+    );
     assert.equal(gate.maxInFlight, 2);
   });
 

@@ -50,7 +50,10 @@ describe('LeaseBook', () => {
     await book.reserve(record.id, 100, 0);
     await book.reserve(record.id, 100, 0);
     assert.equal(await balanceOf(record.id), 50);
-    await assert.rejects(book.reserve(record.id, 100, 0), (error: Error) => error instanceof InsufficientCreditsError && /may cost up to \$0\.000100 and the key has \$0\.000050 left/.test(error.message));
+    await assert.rejects(
+      book.reserve(record.id, 100, 0),
+      (error: Error) => error instanceof InsufficientCreditsError && /may cost up to \$0\.000100 and the key has \$0\.000050 left/.test(error.message),
+    );
     assert.equal(await balanceOf(record.id), 50, 'a refusal takes nothing');
   });
 

@@ -30,13 +30,27 @@ describe('chat request → Messages', () => {
     assert.deepEqual(out.messages, [
       { role: 'user', content: [{ type: 'text', text: 'Weather?' }] },
       { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'w', input: {} }] },
-      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'sunny' }, { type: 'text', text: 'And tomorrow?' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 't1', content: 'sunny' },
+          { type: 'text', text: 'And tomorrow?' },
+        ],
+      },
     ]);
   });
 
   it('leaves out empty turns', () => {
     const out = translate({}, [user('Hi'), { role: 'assistant', content: '' }, user('Still there?')]);
-    assert.deepEqual(out.messages, [{ role: 'user', content: [{ type: 'text', text: 'Hi' }, { type: 'text', text: 'Still there?' }] }]);
+    assert.deepEqual(out.messages, [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Hi' },
+          { type: 'text', text: 'Still there?' },
+        ],
+      },
+    ]);
   });
 
   it('keeps cache_control breakpoints on system parts, content parts and tools', () => {
@@ -59,17 +73,36 @@ describe('chat request → Messages', () => {
   });
 
   it('sends stop lists and drops what Messages has no field for', () => {
-    const out = translate({ stop: ['a', 'b'], seed: 1, presence_penalty: 0.5, response_format: { type: 'text' }, stream_options: { include_usage: true }, n: 1 });
-    assert.deepEqual(out, { model: 'claude-x', messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }], max_tokens: 1000, stop_sequences: ['a', 'b'] });
+    const out = translate({
+      stop: ['a', 'b'],
+      seed: 1,
+      presence_penalty: 0.5,
+      response_format: { type: 'text' },
+      stream_options: { include_usage: true },
+      n: 1,
+    });
+    assert.deepEqual(out, {
+      model: 'claude-x',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }],
+      max_tokens: 1000,
+      stop_sequences: ['a', 'b'],
+    });
   });
 
   it('refuses input it cannot translate, naming the parameter', () => {
     const refuses = (extra: Record<string, unknown>, messages: unknown[] | undefined, param: string) =>
-      assert.throws(() => translate(extra, messages), (error: GatewayError) => error instanceof InvalidRequestError && error.param === param);
+      assert.throws(
+        () => translate(extra, messages),
+        (error: GatewayError) => error instanceof InvalidRequestError && error.param === param,
+      );
     refuses({}, [user([{ type: 'image_url', image_url: { url: 'ftp://x/y.png' } }])], 'messages[0].content[0].image_url.url');
     refuses({}, [user([{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }])], 'messages[0].content[0]');
     refuses({}, [{ role: 'narrator', content: 'x' }], 'messages[0].role');
-    refuses({}, [user('x'), { role: 'assistant', tool_calls: [{ id: 't', type: 'function', function: { name: 'w', arguments: '[1]' } }] }], 'messages[1].tool_calls[0].function.arguments');
+    refuses(
+      {},
+      [user('x'), { role: 'assistant', tool_calls: [{ id: 't', type: 'function', function: { name: 'w', arguments: '[1]' } }] }],
+      'messages[1].tool_calls[0].function.arguments',
+    );
     refuses({ tools: [{ type: 'custom', custom: { name: 'x' } }] }, undefined, 'tools[0]');
     refuses({ logprobs: true }, undefined, 'logprobs');
     refuses({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }, undefined, 'response_format');
@@ -105,9 +138,17 @@ describe('Messages stream → chat chunks', () => {
       { type: 'message_delta', delta: { stop_reason: 'max_tokens' }, usage: { output_tokens: 3, cache_creation_input_tokens: 2 } },
       { type: 'message_stop' },
     ]);
-    assert.deepEqual(chunks.map((chunk) => chunk.choices[0]?.delta ?? null), [{ role: 'assistant', content: '' }, { content: 'Hi' }, {}, null]);
+    assert.deepEqual(
+      chunks.map((chunk) => chunk.choices[0]?.delta ?? null),
+      [{ role: 'assistant', content: '' }, { content: 'Hi' }, {}, null],
+    );
     assert.equal(chunks[2].choices[0].finish_reason, 'length');
-    assert.deepEqual(chunks[3].usage, { prompt_tokens: 17, completion_tokens: 3, total_tokens: 20, prompt_tokens_details: { cached_tokens: 5, cache_write_tokens: 2 } });
+    assert.deepEqual(chunks[3].usage, {
+      prompt_tokens: 17,
+      completion_tokens: 3,
+      total_tokens: 20,
+      prompt_tokens_details: { cached_tokens: 5, cache_write_tokens: 2 },
+    });
     assert.equal(chunks[0].id, 'msg_1');
   });
 
@@ -131,15 +172,26 @@ describe('Messages stream → chat chunks', () => {
   });
 
   it('throws a rate-limit error for an error event, and an upstream error for a stream cut before message_stop', async () => {
-    await assert.rejects(collect([START, { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } }]), (error: GatewayError) => error.status === 429 && /slow down/.test(error.message));
+    await assert.rejects(
+      collect([START, { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } }]),
+      (error: GatewayError) => error.status === 429 && /slow down/.test(error.message),
+    );
     await assert.rejects(collect([START]), (error: GatewayError) => error instanceof UpstreamError && /message_stop/.test(error.message));
   });
 });
 
 describe('Messages answer → chat completion', () => {
   it('maps every stop reason', () => {
-    const finish = (stop_reason: string) => (messageToChatAnswer({ type: 'message', content: [], stop_reason }, 'c').choices as { finish_reason: string }[])[0].finish_reason;
-    assert.deepEqual(['end_turn', 'stop_sequence', 'max_tokens', 'tool_use', 'refusal', 'pause_turn'].map(finish), ['stop', 'stop', 'length', 'tool_calls', 'content_filter', 'stop']);
+    const finish = (stop_reason: string) =>
+      (messageToChatAnswer({ type: 'message', content: [], stop_reason }, 'c').choices as { finish_reason: string }[])[0].finish_reason;
+    assert.deepEqual(['end_turn', 'stop_sequence', 'max_tokens', 'tool_use', 'refusal', 'pause_turn'].map(finish), [
+      'stop',
+      'stop',
+      'length',
+      'tool_calls',
+      'content_filter',
+      'stop',
+    ]);
   });
 
   it('refuses a body that is not a message', () => {

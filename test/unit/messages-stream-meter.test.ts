@@ -5,7 +5,9 @@ import { MessagesStreamMeter } from '../../src/endpoints/messages/stream-meter.t
 import type { SseEvent } from '../../src/plugin-sdk.ts';
 
 const e = (type: string, payload: Record<string, unknown> = {}): SseEvent => ({ event: type, data: JSON.stringify({ type, ...payload }) });
-const START = e('message_start', { message: { id: 'msg_1', content: [], usage: { input_tokens: 10, cache_read_input_tokens: 100, cache_creation_input_tokens: 20, output_tokens: 1 } } });
+const START = e('message_start', {
+  message: { id: 'msg_1', content: [], usage: { input_tokens: 10, cache_read_input_tokens: 100, cache_creation_input_tokens: 20, output_tokens: 1 } },
+});
 const GATEWAY_USAGE = { tokens_charged: 1, cost_usd: 0, request_ms: 1 };
 
 describe('messages: stream meter', () => {
@@ -24,15 +26,26 @@ describe('messages: stream meter', () => {
     assert.deepEqual(verdicts, ['forward', 'forward', 'hold', 'forward', 'forward', 'forward', 'hold', 'done']);
     assert.deepEqual(meter.usage(), { promptTokens: 130, completionTokens: 7, estimated: false, cacheReadTokens: 100, cacheWriteTokens: 20 });
     const closing = meter.closing(GATEWAY_USAGE);
-    assert.deepEqual(closing.map((event) => event.event), ['message_delta', 'message_stop']);
+    assert.deepEqual(
+      closing.map((event) => event.event),
+      ['message_delta', 'message_stop'],
+    );
     const delta = JSON.parse(closing[0].data);
-    assert.deepEqual(delta, { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 7 }, gateway_usage: GATEWAY_USAGE });
+    assert.deepEqual(delta, {
+      type: 'message_delta',
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { output_tokens: 7 },
+      gateway_usage: GATEWAY_USAGE,
+    });
   });
 
   it('takes message_delta totals over message_start, and a translated delta marked estimated', () => {
     const meter = new MessagesStreamMeter(50, 'hf');
     meter.inspect(START);
-    meter.inspect({ ...e('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { input_tokens: 12, output_tokens: 3 } }), estimated: true } as SseEvent);
+    meter.inspect({
+      ...e('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { input_tokens: 12, output_tokens: 3 } }),
+      estimated: true,
+    } as SseEvent);
     assert.deepEqual(meter.usage(), { promptTokens: 132, completionTokens: 3, estimated: true, cacheReadTokens: 100, cacheWriteTokens: 20 });
   });
 

@@ -10,7 +10,11 @@ import { InvalidRequestError, UpstreamError } from '../../src/errors/gateway-err
 import type { JsonObject } from '../../src/plugin-sdk.ts';
 
 const LONG_NAME = `mcp__github_enterprise_server__${'list_pull_request_review_comments_'.repeat(2)}v2`;
-const WEATHER = { name: 'get_weather', description: 'Weather in a city', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
+const WEATHER = {
+  name: 'get_weather',
+  description: 'Weather in a city',
+  input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+};
 
 function translate(body: JsonObject, names = new ToolNames()): JsonObject {
   return messagesToChatRequest({ model: 'org/m', max_tokens: 100, ...body }, false, names);
@@ -19,9 +23,18 @@ function translate(body: JsonObject, names = new ToolNames()): JsonObject {
 describe('messages: request → chat', () => {
   it('puts system (string or blocks) first and folds system entries inside messages into it, in order', () => {
     const chat = translate({
-      system: [{ type: 'text', text: 'You are terse.', cache_control: { type: 'ephemeral' } }, { type: 'text', text: 'Answer in English.' }],
+      system: [
+        { type: 'text', text: 'You are terse.', cache_control: { type: 'ephemeral' } },
+        { type: 'text', text: 'Answer in English.' },
+      ],
       messages: [
-        { role: 'user', content: [{ type: 'text', text: '<system-reminder>ctx</system-reminder>' }, { type: 'text', text: 'Say hi' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: '<system-reminder>ctx</system-reminder>' },
+            { type: 'text', text: 'Say hi' },
+          ],
+        },
         { role: 'system', content: 'Agent types: claude, Explore.' },
         { role: 'assistant', content: 'Hi.' },
         { role: 'system', content: [{ type: 'text', text: 'Second note.' }] },
@@ -38,7 +51,17 @@ describe('messages: request → chat', () => {
 
   it('maps parameters: max_tokens, temperature, top_p, stop_sequences, metadata.user_id, stream with usage', () => {
     const chat = messagesToChatRequest(
-      { model: 'org/m', max_tokens: 64, temperature: 0.2, top_p: 0.9, top_k: 5, stop_sequences: ['END'], metadata: { user_id: 'u-1' }, messages: [{ role: 'user', content: 'x' }], thinking: { type: 'adaptive' } },
+      {
+        model: 'org/m',
+        max_tokens: 64,
+        temperature: 0.2,
+        top_p: 0.9,
+        top_k: 5,
+        stop_sequences: ['END'],
+        metadata: { user_id: 'u-1' },
+        messages: [{ role: 'user', content: 'x' }],
+        thinking: { type: 'adaptive' },
+      },
       true,
       new ToolNames(),
     );
@@ -135,7 +158,10 @@ describe('messages: request → chat', () => {
 
   it('refuses what chat cannot carry with a 400 naming the parameter', () => {
     const refused = (body: JsonObject, param: string) =>
-      assert.throws(() => translate(body), (error: unknown) => error instanceof InvalidRequestError && error.param === param);
+      assert.throws(
+        () => translate(body),
+        (error: unknown) => error instanceof InvalidRequestError && error.param === param,
+      );
     refused({ messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'web_search_20250305', name: 'web_search' }] }, 'tools[0]');
     refused({ messages: [{ role: 'user', content: [{ type: 'container_upload', file_id: 'f' }] }] }, 'messages[0].content[0].type');
     refused({ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'f' } }] }] }, 'messages[0].content[0].source');
@@ -153,7 +179,10 @@ describe('messages: long tool names', () => {
     assert.equal(shortToolName('get_weather'), 'get_weather');
     assert.notEqual(shortToolName(`${LONG_NAME}x`), short);
     const names = new ToolNames();
-    const chat = translate({ tools: [{ ...WEATHER, name: LONG_NAME }], tool_choice: { type: 'tool', name: LONG_NAME }, messages: [{ role: 'user', content: 'x' }] }, names);
+    const chat = translate(
+      { tools: [{ ...WEATHER, name: LONG_NAME }], tool_choice: { type: 'tool', name: LONG_NAME }, messages: [{ role: 'user', content: 'x' }] },
+      names,
+    );
     assert.equal((chat.tools as { function: { name: string } }[])[0].function.name, short);
     assert.equal(names.toClient(short), LONG_NAME);
     assert.equal(names.toClient('other'), 'other');
@@ -163,7 +192,15 @@ describe('messages: long tool names', () => {
     const names = new ToolNames();
     const short = names.toUpstream(LONG_NAME);
     const { message } = chatAnswerToMessage(
-      { choices: [{ message: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: short, arguments: '{}' } }] }, finish_reason: 'tool_calls' }], usage: { prompt_tokens: 5, completion_tokens: 2 } },
+      {
+        choices: [
+          {
+            message: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: short, arguments: '{}' } }] },
+            finish_reason: 'tool_calls',
+          },
+        ],
+        usage: { prompt_tokens: 5, completion_tokens: 2 },
+      },
       { model: 'm' },
       names,
       9,
@@ -176,11 +213,21 @@ describe('messages: long tool names', () => {
 
 describe('messages: chat answer → message', () => {
   const answer = (message: JsonObject, finish: string, usage: unknown = { prompt_tokens: 17, completion_tokens: 6 }, extra: JsonObject = {}) =>
-    chatAnswerToMessage({ id: 'chatcmpl-1', choices: [{ index: 0, message, finish_reason: finish, ...extra }], usage }, { model: 'org/m', stop_sequences: ['END'] }, new ToolNames(), 40);
+    chatAnswerToMessage(
+      { id: 'chatcmpl-1', choices: [{ index: 0, message, finish_reason: finish, ...extra }], usage },
+      { model: 'org/m', stop_sequences: ['END'] },
+      new ToolNames(),
+      40,
+    );
 
   it('answers thinking, text and tool_use blocks with parsed input and the stop reason', () => {
     const { message, estimated } = answer(
-      { role: 'assistant', content: 'Let me check.', reasoning_content: 'Paris, so weather.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      {
+        role: 'assistant',
+        content: 'Let me check.',
+        reasoning_content: 'Paris, so weather.',
+        tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+      },
       'tool_calls',
     );
     assert.equal(estimated, false);
@@ -229,8 +276,16 @@ describe('messages: chat answer → message', () => {
 
 // Recorded chunk sequences, as upstream servers sent them (trimmed to the fields that matter).
 const head = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm' };
-const c = (delta: JsonObject, finish: string | null = null, extra: JsonObject = {}): JsonObject => ({ ...head, choices: [{ index: 0, delta, finish_reason: finish }], ...extra });
-const usageChunk = (prompt = 17, completion = 6): JsonObject => ({ ...head, choices: [], usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } });
+const c = (delta: JsonObject, finish: string | null = null, extra: JsonObject = {}): JsonObject => ({
+  ...head,
+  choices: [{ index: 0, delta, finish_reason: finish }],
+  ...extra,
+});
+const usageChunk = (prompt = 17, completion = 6): JsonObject => ({
+  ...head,
+  choices: [],
+  usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+});
 const tc = (index: number, fields: JsonObject): JsonObject => ({ tool_calls: [{ index, ...fields }] });
 
 function run(chunks: JsonObject[], names = new ToolNames()): MessagesEvent[] {
@@ -276,7 +331,15 @@ function assembled(events: MessagesEvent[]): Record<number, string> {
 describe('messages: chat stream → events', () => {
   it('a plain text stream: one message_start with the gateway count, one block, usage from the usage-only chunk', () => {
     const events = run([c({ role: 'assistant', content: '' }), c({ content: 'Hel' }), c({ content: 'lo' }), c({}, 'stop'), usageChunk()]);
-    assert.deepEqual(shape(events), ['message_start', 'start:0:text', 'delta:0:text_delta', 'delta:0:text_delta', 'stop:0', 'message_delta:end_turn', 'message_stop']);
+    assert.deepEqual(shape(events), [
+      'message_start',
+      'start:0:text',
+      'delta:0:text_delta',
+      'delta:0:text_delta',
+      'stop:0',
+      'message_delta:end_turn',
+      'message_stop',
+    ]);
     const [start, , , , , delta] = payloads(events);
     assert.deepEqual(start.message.usage, { input_tokens: 40, output_tokens: 0 });
     assert.deepEqual(delta.usage, { input_tokens: 17, output_tokens: 6 });
@@ -287,7 +350,10 @@ describe('messages: chat stream → events', () => {
   it('waits for the usage chunk before message_delta, and takes usage sent with the finish chunk', () => {
     const late = run([c({ content: 'Hi' }), c({}, 'stop')]);
     assert.equal(shape(late).filter((s) => s.startsWith('message_delta')).length, 1);
-    const withFinish = run([c({ content: 'Hi' }, null, { usage: { prompt_tokens: 9, completion_tokens: 1 } }), c({}, 'length', { usage: { prompt_tokens: 9, completion_tokens: 4 } })]);
+    const withFinish = run([
+      c({ content: 'Hi' }, null, { usage: { prompt_tokens: 9, completion_tokens: 1 } }),
+      c({}, 'length', { usage: { prompt_tokens: 9, completion_tokens: 4 } }),
+    ]);
     assert.deepEqual(shape(withFinish), ['message_start', 'start:0:text', 'delta:0:text_delta', 'stop:0', 'message_delta:max_tokens', 'message_stop']);
     assert.deepEqual(payloads(withFinish)[4].usage, { input_tokens: 9, output_tokens: 4 });
   });
@@ -303,7 +369,18 @@ describe('messages: chat stream → events', () => {
 
   it('reasoning then text: a thinking block, then a new text block', () => {
     const events = run([c({ reasoning_content: 'Think' }), c({ reasoning_content: 'ing.' }), c({ content: 'Answer' }), c({}, 'stop'), usageChunk()]);
-    assert.deepEqual(shape(events), ['message_start', 'start:0:thinking', 'delta:0:thinking_delta', 'delta:0:thinking_delta', 'stop:0', 'start:1:text', 'delta:1:text_delta', 'stop:1', 'message_delta:end_turn', 'message_stop']);
+    assert.deepEqual(shape(events), [
+      'message_start',
+      'start:0:thinking',
+      'delta:0:thinking_delta',
+      'delta:0:thinking_delta',
+      'stop:0',
+      'start:1:text',
+      'delta:1:text_delta',
+      'stop:1',
+      'message_delta:end_turn',
+      'message_stop',
+    ]);
     assert.deepEqual(assembled(events), { 0: 'Thinking.', 1: 'Answer' });
   });
 
@@ -346,11 +423,21 @@ describe('messages: chat stream → events', () => {
       c(tc(0, { id: 'call_b', function: { name: 'g', arguments: '{"y":2}' } })),
       c({}, 'tool_calls'),
     ]);
-    assert.deepEqual(shape(events), ['message_start', 'start:0:tool_use', 'delta:0:input_json_delta', 'stop:0', 'start:1:tool_use', 'delta:1:input_json_delta', 'stop:1', 'message_delta:tool_use', 'message_stop']);
+    assert.deepEqual(shape(events), [
+      'message_start',
+      'start:0:tool_use',
+      'delta:0:input_json_delta',
+      'stop:0',
+      'start:1:tool_use',
+      'delta:1:input_json_delta',
+      'stop:1',
+      'message_delta:tool_use',
+      'message_stop',
+    ]);
     assert.deepEqual(assembled(events), { 0: '{"x":1}', 1: '{"y":2}' });
   });
 
-  it('ugly: interleaved argument fragments land in their own call\'s block; the id repeated on every chunk is one call', () => {
+  it("ugly: interleaved argument fragments land in their own call's block; the id repeated on every chunk is one call", () => {
     const events = run([
       c(tc(0, { id: 'call_a', function: { name: 'f', arguments: '{"x":' } })),
       c(tc(1, { id: 'call_b', function: { name: 'g', arguments: '{"y":' } })),
@@ -361,7 +448,9 @@ describe('messages: chat stream → events', () => {
     ]);
     assert.deepEqual(assembled(events), { 0: '{"x":1}', 1: '{"y":2}' });
     assert.equal(payloads(events).filter((e) => e.type === 'content_block_start').length, 2);
-    const stops = payloads(events).filter((e) => e.type === 'content_block_stop').map((e) => e.index);
+    const stops = payloads(events)
+      .filter((e) => e.type === 'content_block_stop')
+      .map((e) => e.index);
     assert.deepEqual(stops.sort(), [0, 1]);
   });
 
@@ -375,7 +464,15 @@ describe('messages: chat stream → events', () => {
 
   it('ugly: empty choices, chunks of another choice index, no finish_reason and no [DONE]', () => {
     const events = run([{ ...head, choices: [] }, c({ content: 'A' }), { ...head, choices: [{ index: 1, delta: { content: 'other' } }] }, c({ content: 'B' })]);
-    assert.deepEqual(shape(events), ['message_start', 'start:0:text', 'delta:0:text_delta', 'delta:0:text_delta', 'stop:0', 'message_delta:end_turn', 'message_stop']);
+    assert.deepEqual(shape(events), [
+      'message_start',
+      'start:0:text',
+      'delta:0:text_delta',
+      'delta:0:text_delta',
+      'stop:0',
+      'message_delta:end_turn',
+      'message_stop',
+    ]);
     assert.deepEqual(assembled(events), { 0: 'AB' });
   });
 
@@ -384,7 +481,11 @@ describe('messages: chat stream → events', () => {
   });
 
   it('ugly: usage arriving in the very first chunk sets message_start, and a stop sequence is reported', () => {
-    const events = run([c({ content: 'x' }, null, { usage: { prompt_tokens: 12, completion_tokens: 0 } }), { ...head, choices: [{ index: 0, delta: {}, finish_reason: 'stop', stop_reason: 'END' }] }, usageChunk(12, 1)]);
+    const events = run([
+      c({ content: 'x' }, null, { usage: { prompt_tokens: 12, completion_tokens: 0 } }),
+      { ...head, choices: [{ index: 0, delta: {}, finish_reason: 'stop', stop_reason: 'END' }] },
+      usageChunk(12, 1),
+    ]);
     const all = payloads(events);
     assert.equal(all[0].message.usage.input_tokens, 12);
     const delta = all.find((e) => e.type === 'message_delta')!;
@@ -400,7 +501,8 @@ describe('messages: chat stream → events', () => {
     const seen: string[] = [];
     await assert.rejects(
       (async () => {
-        for await (const e of chatStreamToEvents(sse(JSON.stringify(c({ content: 'a' })), '{"error":"Model overloaded","error_type":"overloaded"}'), options)) seen.push(e.event);
+        for await (const e of chatStreamToEvents(sse(JSON.stringify(c({ content: 'a' })), '{"error":"Model overloaded","error_type":"overloaded"}'), options))
+          seen.push(e.event);
       })(),
       (error: unknown) => error instanceof UpstreamError && /overloaded/.test(error.message),
     );
@@ -409,7 +511,11 @@ describe('messages: chat stream → events', () => {
       for await (const _ of chatStreamToEvents(sse('not json'), options)) void _;
     }, UpstreamError);
     const done: string[] = [];
-    for await (const e of chatStreamToEvents(sse(JSON.stringify(c({ content: 'a' })), JSON.stringify(c({}, 'stop')), JSON.stringify(usageChunk()), '[DONE]'), options)) done.push(e.event);
+    for await (const e of chatStreamToEvents(
+      sse(JSON.stringify(c({ content: 'a' })), JSON.stringify(c({}, 'stop')), JSON.stringify(usageChunk()), '[DONE]'),
+      options,
+    ))
+      done.push(e.event);
     assert.deepEqual(done, ['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
   });
 });
@@ -418,9 +524,18 @@ describe('messages: counting and error types', () => {
   it('counts system, messages (system entries included), images and tools', () => {
     const base = countMessagesTokens({ messages: [{ role: 'user', content: 'hello' }] });
     assert.ok(countMessagesTokens({ system: 'Be brief.', messages: [{ role: 'user', content: 'hello' }] }) > base);
-    assert.ok(countMessagesTokens({ messages: [{ role: 'user', content: 'hello' }, { role: 'system', content: 'note' }] }) > base);
+    assert.ok(
+      countMessagesTokens({
+        messages: [
+          { role: 'user', content: 'hello' },
+          { role: 'system', content: 'note' },
+        ],
+      }) > base,
+    );
     assert.ok(countMessagesTokens({ messages: [{ role: 'user', content: 'hello' }], tools: [WEATHER] }) > base + 10);
-    const image = countMessagesTokens({ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'x'.repeat(100_000) } }] }] });
+    const image = countMessagesTokens({
+      messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'x'.repeat(100_000) } }] }],
+    });
     assert.ok(image >= 1000 && image < 1100);
   });
 

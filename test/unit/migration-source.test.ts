@@ -15,7 +15,8 @@ describe('migration source', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('lists compiled migrations under their source names, in name order, without maps or declarations', () => {
-    for (const file of ['20261201000000_b.js', '20261201000000_b.js.map', '20261127000000_a.js', '20261127000000_a.d.ts', 'README.md']) writeFileSync(path.join(dir, file), '');
+    for (const file of ['20261201000000_b.js', '20261201000000_b.js.map', '20261127000000_a.js', '20261127000000_a.d.ts', 'README.md'])
+      writeFileSync(path.join(dir, file), '');
     assert.deepEqual(listMigrations(dir), [
       { name: '20261127000000_a.ts', file: path.join(dir, '20261127000000_a.js') },
       { name: '20261201000000_b.ts', file: path.join(dir, '20261201000000_b.js') },

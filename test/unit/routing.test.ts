@@ -2,7 +2,13 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/load.ts';
-import { InvalidRequestError, UpstreamError, UpstreamRateLimitedError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../src/errors/gateway-error.ts';
+import {
+  InvalidRequestError,
+  UpstreamError,
+  UpstreamRateLimitedError,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
+} from '../../src/errors/gateway-error.ts';
 import type { Logger } from '../../src/logging.ts';
 import type { LoadedProvider } from '../../src/plugins/loader.ts';
 import { classify, HealthBook } from '../../src/routing/health-book.ts';
@@ -28,7 +34,11 @@ const logger = { error: () => undefined, warn: () => undefined, info: () => unde
 
 function book(options: { failures?: number } = {}): { health: HealthBook; advance(ms: number): void } {
   let now = 1_000_000;
-  const health = new HealthBook(['a', 'b'], { cooldown: { failures: options.failures ?? 3, duration_ms: 30_000, auth_duration_ms: 300_000 }, clock: () => now, logger });
+  const health = new HealthBook(['a', 'b'], {
+    cooldown: { failures: options.failures ?? 3, duration_ms: 30_000, auth_duration_ms: 300_000 },
+    clock: () => now,
+    logger,
+  });
   return { health, advance: (ms) => (now += ms) };
 }
 
@@ -39,7 +49,11 @@ function target(name: string, weight = 1): PoolTarget {
 describe('routing', () => {
   describe('config', () => {
     it('fills the defaults', () => {
-      const config = parseConfig(`${PROVIDERS}routing:\n  - models: ["meta-llama/*"]\n    targets: [hf-a, { provider: hf-b, weight: 2, model: x/y }]\n`, file, {});
+      const config = parseConfig(
+        `${PROVIDERS}routing:\n  - models: ["meta-llama/*"]\n    targets: [hf-a, { provider: hf-b, weight: 2, model: x/y }]\n`,
+        file,
+        {},
+      );
       assert.deepEqual(config.routing, [
         {
           models: ['meta-llama/*'],
@@ -60,11 +74,17 @@ describe('routing', () => {
         configError('routing:\n  - models: ["*"]\n    targets: [hf-a, { provider: hf-c }]\n'),
         "SY_CONFIG_INVALID: routing[0].targets[1].provider: unknown provider entry 'hf-c' (configured: hf-a, hf-b)",
       );
-      assert.equal(configError('routing:\n  - models: ["*"]\n    targets: [hf-a, hf-a]\n'), "SY_CONFIG_INVALID: routing[0].targets[1].provider: 'hf-a' is already a target of this rule");
+      assert.equal(
+        configError('routing:\n  - models: ["*"]\n    targets: [hf-a, hf-a]\n'),
+        "SY_CONFIG_INVALID: routing[0].targets[1].provider: 'hf-a' is already a target of this rule",
+      );
     });
 
     it('refuses bad weights, strategies, empty rules and cooldown values with their key path', () => {
-      assert.match(configError('routing:\n  - models: ["*"]\n    targets: [{ provider: hf-a, weight: 0 }]\n'), /^SY_CONFIG_INVALID: routing\[0\]\.targets\[0\]\.weight: /);
+      assert.match(
+        configError('routing:\n  - models: ["*"]\n    targets: [{ provider: hf-a, weight: 0 }]\n'),
+        /^SY_CONFIG_INVALID: routing\[0\]\.targets\[0\]\.weight: /,
+      );
       assert.match(configError('routing:\n  - models: ["*"]\n    targets: [hf-a]\n    strategy: fastest\n'), /^SY_CONFIG_INVALID: routing\[0\]\.strategy: /);
       assert.match(configError('routing:\n  - models: ["*"]\n    targets: []\n'), /^SY_CONFIG_INVALID: routing\[0\]\.targets: /);
       assert.match(configError('routing:\n  - targets: [hf-a]\n'), /^SY_CONFIG_INVALID: routing\[0\]\.models: /);
@@ -90,7 +110,13 @@ describe('routing', () => {
   describe('the health book', () => {
     it('cools after `failures` consecutive failures only; a success in between starts the count again', async () => {
       const { health, advance } = book();
-      for (const outcome of [new UpstreamTimeoutError('t'), new UpstreamTimeoutError('t'), undefined, new UpstreamTimeoutError('t'), new UpstreamTimeoutError('t')]) {
+      for (const outcome of [
+        new UpstreamTimeoutError('t'),
+        new UpstreamTimeoutError('t'),
+        undefined,
+        new UpstreamTimeoutError('t'),
+        new UpstreamTimeoutError('t'),
+      ]) {
         await health.begin('a').end(outcome);
       }
       assert.equal(health.cooldownOf('a'), undefined);
@@ -159,7 +185,10 @@ describe('routing', () => {
 
   describe('sticky conversations', () => {
     it('names a conversation by key and opening, so later turns match and other keys do not', () => {
-      const opening = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello' }];
+      const opening = [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hello' },
+      ];
       const first = conversationOf('key-1', { messages: opening });
       assert.equal(conversationOf('key-1', { messages: [...opening, { role: 'assistant', content: 'Hi' }, { role: 'user', content: 'More' }] }), first);
       assert.notEqual(conversationOf('key-2', { messages: opening }), first);

@@ -43,7 +43,10 @@ describe('toChatRequest', () => {
 
   it('sends parallel_tool_calls only with tools, and string tool choices as they are', () => {
     assert.equal('parallel_tool_calls' in toChatRequest({ model: 'm', input: 'Hi', parallel_tool_calls: false }, false), false);
-    const chat = toChatRequest({ model: 'm', input: 'Hi', tools: [{ type: 'function', name: 'f', parameters: null }], tool_choice: 'required', parallel_tool_calls: true }, false);
+    const chat = toChatRequest(
+      { model: 'm', input: 'Hi', tools: [{ type: 'function', name: 'f', parameters: null }], tool_choice: 'required', parallel_tool_calls: true },
+      false,
+    );
     assert.deepEqual(chat.tools, [{ type: 'function', function: { name: 'f' } }]);
     assert.equal(chat.tool_choice, 'required');
     assert.equal(chat.parallel_tool_calls, true);

@@ -30,12 +30,33 @@ describe('UsageWriter', () => {
   it('writes a row and its charge once, when a batch is replayed (an ambiguous commit, a spill read twice)', async () => {
     const logger = createLogger({ level: 'silent' });
     const leases = new LeaseBook(db, 'ins_w', logger, { ttlMs: 60_000, prefetch: 0, idleMs: 1000 });
-    const writer = new UsageWriter(db, logger, { flushIntervalMs: 1, batchSize: 100, onCommitted: (settlements, missing) => leases.committed(settlements, missing) });
+    const writer = new UsageWriter(db, logger, {
+      flushIntervalMs: 1,
+      batchSize: 100,
+      onCommitted: (settlements, missing) => leases.committed(settlements, missing),
+    });
     const { record } = await createKey(db, { name: 'once', credits_usd: 1 });
     const hold = await leases.reserve(record.id, 100, 0);
     const requestId = newRequestId();
     const item: FinishedRequest = {
-      row: { request_id: requestId, key_id: record.id, endpoint: 'chat', provider: 'p', model: 'm', prompt_tokens: 5, completion_tokens: 5, cost_micro: 40, status: 200, error_code: null, latency_ms: 1, ttft_ms: null, stream: false, estimated: false, attempts: 1, created_at: Date.now() },
+      row: {
+        request_id: requestId,
+        key_id: record.id,
+        endpoint: 'chat',
+        provider: 'p',
+        model: 'm',
+        prompt_tokens: 5,
+        completion_tokens: 5,
+        cost_micro: 40,
+        status: 200,
+        error_code: null,
+        latency_ms: 1,
+        ttft_ms: null,
+        stream: false,
+        estimated: false,
+        attempts: 1,
+        created_at: Date.now(),
+      },
       settlement: leases.settle(hold, requestId, 40, 0),
     };
     writer.enqueue(item);
@@ -59,7 +80,24 @@ describe('UsageWriter', () => {
     const writer = new UsageWriter(db, logger, { flushIntervalMs: 1, batchSize: 100 });
     const midnight = Date.UTC(2026, 0, 1);
     const row = (createdAt: number, status: number, ttft: number | null): FinishedRequest => ({
-      row: { request_id: newRequestId(), key_id: 'key_midnight', endpoint: 'chat', provider: 'p', model: 'm', prompt_tokens: 3, completion_tokens: 2, cost_micro: 10, status, error_code: null, latency_ms: 7, ttft_ms: ttft, stream: ttft !== null, estimated: false, attempts: 1, created_at: createdAt },
+      row: {
+        request_id: newRequestId(),
+        key_id: 'key_midnight',
+        endpoint: 'chat',
+        provider: 'p',
+        model: 'm',
+        prompt_tokens: 3,
+        completion_tokens: 2,
+        cost_micro: 10,
+        status,
+        error_code: null,
+        latency_ms: 7,
+        ttft_ms: ttft,
+        stream: ttft !== null,
+        estimated: false,
+        attempts: 1,
+        created_at: createdAt,
+      },
     });
     writer.requeue([row(midnight - 1, 200, 5), row(midnight - 2, 502, null), row(midnight, 200, null)]);
     await writer.flush();
@@ -67,7 +105,12 @@ describe('UsageWriter', () => {
     await writer.flush();
     const daily = await db('usage_daily').where({ key_id: 'key_midnight' }).orderBy('day');
     assert.deepEqual(
-      daily.map((d) => [d.day, d.model, d.provider, ...['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost_micro', 'latency_ms_sum', 'ttft_ms_sum', 'ttft_count'].map((c) => Number(d[c]))]),
+      daily.map((d) => [
+        d.day,
+        d.model,
+        d.provider,
+        ...['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost_micro', 'latency_ms_sum', 'ttft_ms_sum', 'ttft_count'].map((c) => Number(d[c])),
+      ]),
       [
         ['2025-12-31', 'm', 'p', 2, 1, 6, 4, 20, 14, 5, 1],
         ['2026-01-01', 'm', 'p', 2, 1, 6, 4, 20, 14, 3, 1],

@@ -102,9 +102,12 @@ export async function signIn(raw: string): Promise<Session> {
   try {
     await request(token, '/admin/keys');
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) throw new Error('Wrong admin token. Use the ADMIN_TOKEN the gateway was started with, or a gateway key (sk-sy-…).');
+    if (error instanceof ApiError && error.status === 401)
+      throw new Error('Wrong admin token. Use the ADMIN_TOKEN the gateway was started with, or a gateway key (sk-sy-…).');
     if (error instanceof ApiError && error.status === 404) {
-      throw new Error('The admin API is off on this gateway. Put ADMIN_TOKEN=<a long random string> in .env and restart it; key owners can sign in with their sk-sy-… key meanwhile.');
+      throw new Error(
+        'The admin API is off on this gateway. Put ADMIN_TOKEN=<a long random string> in .env and restart it; key owners can sign in with their sk-sy-… key meanwhile.',
+      );
     }
     throw error;
   }

@@ -12,7 +12,13 @@ export const DEFAULT_MAX_TOKENS = 16;
 const tokenIds = z.array(z.number().int());
 
 /** A string, a list of strings, or token ids (one list, or a list of lists): the four shapes OpenAI takes. */
-const prompt = z.union([z.string(), z.array(z.union([z.string(), z.number().int(), tokenIds])).min(1).max(2048)]);
+const prompt = z.union([
+  z.string(),
+  z
+    .array(z.union([z.string(), z.number().int(), tokenIds]))
+    .min(1)
+    .max(2048),
+]);
 
 /** Only what the gateway relies on is checked; everything else is the upstream's to judge. */
 export const completionsSchema = z.looseObject({
@@ -51,12 +57,17 @@ export function hasTokenIds(body: JsonObject): boolean {
 export function assertTranslatable(body: JsonObject): void {
   if (hasTokenIds(body)) throw untranslatable('prompt', 'Token-id prompts cannot be translated to chat completions; send the prompt as text.');
   if (body.echo === true) throw untranslatable('echo', "'echo' cannot be translated to chat completions: the answer would not contain the prompt.");
-  if (typeof body.suffix === 'string' && body.suffix !== '') throw untranslatable('suffix', "'suffix' (text insertion) cannot be translated to chat completions.");
-  if (typeof body.best_of === 'number' && body.best_of > 1) throw untranslatable('best_of', "'best_of' > 1 cannot be translated to chat completions; use 'n' instead.");
+  if (typeof body.suffix === 'string' && body.suffix !== '')
+    throw untranslatable('suffix', "'suffix' (text insertion) cannot be translated to chat completions.");
+  if (typeof body.best_of === 'number' && body.best_of > 1)
+    throw untranslatable('best_of', "'best_of' > 1 cannot be translated to chat completions; use 'n' instead.");
   if (typeof body.logprobs === 'number') throw untranslatable('logprobs', "Integer 'logprobs' cannot be translated to chat completions; leave it unset.");
   const prompts = promptsOf(body).length;
   if (body.stream === true && prompts > 1) {
-    throw untranslatable('stream', `Streaming is translated for a single prompt only; this request has ${prompts}. Send them without 'stream', or one request per prompt.`);
+    throw untranslatable(
+      'stream',
+      `Streaming is translated for a single prompt only; this request has ${prompts}. Send them without 'stream', or one request per prompt.`,
+    );
   }
 }
 

@@ -27,7 +27,9 @@ export function translateEvent(event: SseEvent, model: unknown): SseEvent | unde
   const chunk = parseChunk(event.data);
   // Not JSON or an error event: the stream meter judges it as it would a chat stream.
   if (!chunk || (chunk.error && !Array.isArray(chunk.choices))) return event;
-  const choices = (Array.isArray(chunk.choices) ? chunk.choices : []).map(toCompletionChoice).filter((choice) => choice.text !== '' || choice.finish_reason !== null);
+  const choices = (Array.isArray(chunk.choices) ? chunk.choices : [])
+    .map(toCompletionChoice)
+    .filter((choice) => choice.text !== '' || choice.finish_reason !== null);
   const usage = chunk.usage && typeof chunk.usage === 'object' ? chunk.usage : undefined;
   if (choices.length === 0 && !usage) return undefined;
   const out: Record<string, unknown> = {

@@ -33,7 +33,12 @@ export function newToolUseId(): string {
  * `finish_reason` → `stop_reason`. Chat does not say which stop sequence matched, but vLLM-based servers put it in
  * the choice's `stop_reason`; a plain `stop` is then told apart from the end of the turn.
  */
-export function stopReason(finish: unknown, matched: unknown, stopSequences: readonly string[], usedTools: boolean): { stop_reason: string; stop_sequence: string | null } {
+export function stopReason(
+  finish: unknown,
+  matched: unknown,
+  stopSequences: readonly string[],
+  usedTools: boolean,
+): { stop_reason: string; stop_sequence: string | null } {
   if (typeof matched === 'string' && stopSequences.includes(matched)) return { stop_reason: 'stop_sequence', stop_sequence: matched };
   if (finish === 'length') return { stop_reason: 'max_tokens', stop_sequence: null };
   if (finish === 'tool_calls' || finish === 'function_call' || usedTools) return { stop_reason: 'tool_use', stop_sequence: null };
@@ -86,7 +91,12 @@ function contentBlocks(message: ChatMessageOut, names: ToolNames): JsonObject[] 
   if (text) blocks.push({ type: 'text', text });
   for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
     const name = typeof call?.function?.name === 'string' ? names.toClient(call.function.name) : '';
-    blocks.push({ type: 'tool_use', id: typeof call?.id === 'string' && call.id ? call.id : newToolUseId(), name, input: parseToolInput(call?.function?.arguments) });
+    blocks.push({
+      type: 'tool_use',
+      id: typeof call?.id === 'string' && call.id ? call.id : newToolUseId(),
+      name,
+      input: parseToolInput(call?.function?.arguments),
+    });
   }
   return blocks;
 }
@@ -99,10 +109,17 @@ function textOf(content: unknown): string {
 
 /** The whole translated answer; `promptTokens` is the gateway's count, used when the upstream reported no usage. */
 export function chatAnswerToMessage(chat: JsonObject, request: JsonObject, names: ToolNames, promptTokens: number): TranslatedMessage {
-  const choice = (Array.isArray(chat.choices) ? chat.choices[0] : undefined) as { message?: ChatMessageOut; finish_reason?: unknown; stop_reason?: unknown } | undefined;
+  const choice = (Array.isArray(chat.choices) ? chat.choices[0] : undefined) as
+    | { message?: ChatMessageOut; finish_reason?: unknown; stop_reason?: unknown }
+    | undefined;
   const content = contentBlocks(choice?.message ?? {}, names);
   const stopSequences = Array.isArray(request.stop_sequences) ? (request.stop_sequences as string[]) : [];
-  const stop = stopReason(choice?.finish_reason, choice?.stop_reason, stopSequences, content.some((block) => block.type === 'tool_use'));
+  const stop = stopReason(
+    choice?.finish_reason,
+    choice?.stop_reason,
+    stopSequences,
+    content.some((block) => block.type === 'tool_use'),
+  );
   const reported = usageFromChat(chat.usage);
   const usage = reported ?? { input_tokens: promptTokens, output_tokens: countTextTokens(generatedText(content)) };
   const message: JsonObject = { id: newMessageId(), type: 'message', role: 'assistant', model: request.model, content, ...stop, usage };

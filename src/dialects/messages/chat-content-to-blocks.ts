@@ -35,7 +35,11 @@ function partToBlock(part: unknown, param: string): Block | undefined {
   else if ((part as { type?: unknown } | null)?.type === 'refusal') block = undefined;
   else {
     const type = String((part as { type?: unknown } | null)?.type ?? typeof part).slice(0, 64);
-    throw new InvalidRequestError(`Content parts of type '${type}' cannot be sent to an Anthropic model (text and image_url can).`, param, 'unsupported_parameter');
+    throw new InvalidRequestError(
+      `Content parts of type '${type}' cannot be sent to an Anthropic model (text and image_url can).`,
+      param,
+      'unsupported_parameter',
+    );
   }
   // Anthropic-aware chat clients mark prompt-cache breakpoints on their parts: keep them.
   const cache = (part as JsonObject | null)?.cache_control;

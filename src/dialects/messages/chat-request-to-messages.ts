@@ -19,9 +19,27 @@ interface Turn {
  * would change what a correct answer is, so they are refused instead (see refuseUnexpressible).
  */
 const DROPPED = new Set([
-  'stream_options', 'seed', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'service_tier', 'store',
-  'metadata', 'response_format', 'reasoning_effort', 'prediction', 'modalities', 'audio', 'web_search_options',
-  'n', 'logprobs', 'top_logprobs', 'parallel_tool_calls', 'prompt_cache_key', 'safety_identifier', 'verbosity',
+  'stream_options',
+  'seed',
+  'presence_penalty',
+  'frequency_penalty',
+  'logit_bias',
+  'service_tier',
+  'store',
+  'metadata',
+  'response_format',
+  'reasoning_effort',
+  'prediction',
+  'modalities',
+  'audio',
+  'web_search_options',
+  'n',
+  'logprobs',
+  'top_logprobs',
+  'parallel_tool_calls',
+  'prompt_cache_key',
+  'safety_identifier',
+  'verbosity',
 ]);
 
 /** The Messages request for a chat request; `defaultMaxTokens` is the gateway's cap, sent when the client set none. */
@@ -55,17 +73,33 @@ const KNOWN = new Set(['model', 'messages', 'max_tokens', 'max_completion_tokens
 
 function refuseUnexpressible(chat: JsonObject): void {
   if (typeof chat.n === 'number' && chat.n > 1) {
-    throw new InvalidRequestError('This model is served through the Anthropic Messages API, which answers one choice per request: n must be 1.', 'n', 'unsupported_parameter');
+    throw new InvalidRequestError(
+      'This model is served through the Anthropic Messages API, which answers one choice per request: n must be 1.',
+      'n',
+      'unsupported_parameter',
+    );
   }
   if (chat.logprobs === true) {
-    throw new InvalidRequestError('This model is served through the Anthropic Messages API, which has no log probabilities.', 'logprobs', 'unsupported_parameter');
+    throw new InvalidRequestError(
+      'This model is served through the Anthropic Messages API, which has no log probabilities.',
+      'logprobs',
+      'unsupported_parameter',
+    );
   }
   // A client asking for schema-bound JSON would silently get free text: say so instead (tools can carry a schema).
   if ((chat.response_format as { type?: unknown } | null | undefined)?.type === 'json_schema') {
-    throw new InvalidRequestError("response_format 'json_schema' cannot be translated to the Anthropic Messages API: send the schema as a tool and set tool_choice to it.", 'response_format', 'unsupported_parameter');
+    throw new InvalidRequestError(
+      "response_format 'json_schema' cannot be translated to the Anthropic Messages API: send the schema as a tool and set tool_choice to it.",
+      'response_format',
+      'unsupported_parameter',
+    );
   }
   if (chat.functions !== undefined || chat.function_call !== undefined) {
-    throw new InvalidRequestError("The deprecated 'functions' / 'function_call' fields are not translated to Anthropic Messages: send 'tools' / 'tool_choice'.", 'functions', 'unsupported_parameter');
+    throw new InvalidRequestError(
+      "The deprecated 'functions' / 'function_call' fields are not translated to Anthropic Messages: send 'tools' / 'tool_choice'.",
+      'functions',
+      'unsupported_parameter',
+    );
   }
 }
 
@@ -89,16 +123,18 @@ function systemOf(messages: readonly JsonObject[]): string | Block[] | undefined
 function systemBlocks(content: unknown, index: number): Block[] {
   if (typeof content === 'string') return content ? [{ type: 'text', text: content }] : [];
   if (!Array.isArray(content)) return [];
-  return content.map((part, partIndex) => {
-    const text = chatTextOf(part);
-    if (text === undefined) {
-      throw new InvalidRequestError('System messages may hold only text parts for an Anthropic model.', `messages[${index}].content[${partIndex}]`);
-    }
-    const block: Block = { type: 'text', text };
-    const cache = (part as JsonObject).cache_control;
-    if (cache !== undefined) block.cache_control = cache;
-    return block;
-  }).filter((block) => block.text !== '');
+  return content
+    .map((part, partIndex) => {
+      const text = chatTextOf(part);
+      if (text === undefined) {
+        throw new InvalidRequestError('System messages may hold only text parts for an Anthropic model.', `messages[${index}].content[${partIndex}]`);
+      }
+      const block: Block = { type: 'text', text };
+      const cache = (part as JsonObject).cache_control;
+      if (cache !== undefined) block.cache_control = cache;
+      return block;
+    })
+    .filter((block) => block.text !== '');
 }
 
 /** User, assistant and tool messages as alternating turns; tool results join the user turn that follows the call. */
@@ -164,7 +200,8 @@ function parseArguments(text: unknown, param: string): JsonObject {
   } catch {
     throw new InvalidRequestError('Tool call arguments are not valid JSON; an Anthropic model needs them as a JSON object.', param);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidRequestError('Tool call arguments must be a JSON object for an Anthropic model.', param);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new InvalidRequestError('Tool call arguments must be a JSON object for an Anthropic model.', param);
   return parsed as JsonObject;
 }
 

@@ -113,7 +113,11 @@ export class ChatToMessages {
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: { input_tokens: usage?.input_tokens ?? this.options.promptTokens, output_tokens: 0, ...(usage?.cache_read_input_tokens ? { cache_read_input_tokens: usage.cache_read_input_tokens } : {}) },
+      usage: {
+        input_tokens: usage?.input_tokens ?? this.options.promptTokens,
+        output_tokens: 0,
+        ...(usage?.cache_read_input_tokens ? { cache_read_input_tokens: usage.cache_read_input_tokens } : {}),
+      },
     };
     return event('message_start', { message });
   }
@@ -196,7 +200,8 @@ export async function* chatStreamToEvents(events: AsyncIterable<SseEvent>, optio
     } catch {
       throw new UpstreamError(`${options.provider} sent a stream chunk that is not JSON`);
     }
-    if (!chunk || typeof chunk !== 'object' || Array.isArray(chunk)) throw new UpstreamError(`${options.provider} sent a stream chunk that is not a JSON object`);
+    if (!chunk || typeof chunk !== 'object' || Array.isArray(chunk))
+      throw new UpstreamError(`${options.provider} sent a stream chunk that is not a JSON object`);
     yield* machine.push(chunk as JsonObject);
   }
   yield* machine.end();

@@ -4,12 +4,7 @@
  * input_json_delta pieces, and the stream ends with the finish chunk and one usage chunk. An `error` event
  * becomes a gateway error thrown mid-stream.
  */
-import {
-  UpstreamError,
-  UpstreamRateLimitedError,
-  UpstreamUnavailableError,
-  type GatewayError,
-} from '../../errors/gateway-error.ts';
+import { UpstreamError, UpstreamRateLimitedError, UpstreamUnavailableError, type GatewayError } from '../../errors/gateway-error.ts';
 import type { JsonObject } from '../../plugin-sdk.ts';
 import type { SseEvent } from '../../upstream/sse.ts';
 import { messagesUsageToChat, stopReasonToFinish, type MessagesUsage } from './messages-usage-to-chat.ts';
@@ -118,7 +113,13 @@ class ChatChunker {
   }
 
   private chunk(delta: JsonObject, finishReason: string | null = null): JsonObject {
-    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] };
+    return {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    };
   }
 
   private usageChunk(): JsonObject {

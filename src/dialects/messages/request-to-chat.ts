@@ -162,7 +162,10 @@ function toChatTools(tools: JsonObject[], names: ToolNames): JsonObject[] {
   return tools.map((tool, i) => {
     if (typeof tool?.name !== 'string') throw invalid(`tools[${i}].name`, 'expected a string.');
     if (tool.type !== undefined && tool.type !== null && tool.type !== 'custom') {
-      throw invalid(`tools[${i}]`, `server tools ('${String(tool.type).slice(0, 64)}') are not available on a model served through chat completions; define a custom tool with an input_schema.`);
+      throw invalid(
+        `tools[${i}]`,
+        `server tools ('${String(tool.type).slice(0, 64)}') are not available on a model served through chat completions; define a custom tool with an input_schema.`,
+      );
     }
     if (!tool.input_schema || typeof tool.input_schema !== 'object') throw invalid(`tools[${i}].input_schema`, 'expected a JSON schema object.');
     const fn: JsonObject = { name: names.toUpstream(tool.name), parameters: tool.input_schema };

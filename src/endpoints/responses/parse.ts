@@ -14,7 +14,10 @@ export const responsesSchema = z.looseObject({
   instructions: z.string().nullish(),
   stream: z.boolean().nullish(),
   max_output_tokens: positiveInt.nullish(),
-  tools: z.array(z.looseObject({ type: z.string() })).max(10_000).nullish(),
+  tools: z
+    .array(z.looseObject({ type: z.string() }))
+    .max(10_000)
+    .nullish(),
   provider: z.unknown().optional(),
 });
 

@@ -80,7 +80,13 @@ export function fromChatUsage(usage: unknown): JsonObject | null {
   const u = usage as ChatUsage | null | undefined;
   if (!u || typeof u.prompt_tokens !== 'number' || typeof u.completion_tokens !== 'number') return null;
   const details = u.prompt_tokens_details;
-  return responseUsage(u.prompt_tokens, u.completion_tokens, count(details?.cached_tokens), count(u.completion_tokens_details?.reasoning_tokens), count(details?.cache_write_tokens));
+  return responseUsage(
+    u.prompt_tokens,
+    u.completion_tokens,
+    count(details?.cached_tokens),
+    count(u.completion_tokens_details?.reasoning_tokens),
+    count(details?.cache_write_tokens),
+  );
 }
 
 /** The prompt-cache tokens of a Responses `usage`, for the meter's cache rates. */

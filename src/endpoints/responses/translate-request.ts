@@ -104,7 +104,10 @@ function addItem(messages: ChatMessage[], item: JsonObject, param: string, resol
       );
     }
     default:
-      throw unsupported(`${param}.type`, `Input items of type '${String(type)}' are not supported: only messages, function_call and function_call_output items can be translated to chat completions.`);
+      throw unsupported(
+        `${param}.type`,
+        `Input items of type '${String(type)}' are not supported: only messages, function_call and function_call_output items can be translated to chat completions.`,
+      );
   }
 }
 
@@ -138,13 +141,17 @@ function toChatPart(part: JsonObject, param: string): JsonObject {
     case 'refusal':
       return { type: 'text', text: String(part.refusal ?? '') };
     case 'input_image': {
-      if (typeof part.image_url !== 'string') throw unsupported(`${param}.image_url`, "Images must be given as 'image_url' (a URL or a data URL); file ids are not supported for this model.");
+      if (typeof part.image_url !== 'string')
+        throw unsupported(`${param}.image_url`, "Images must be given as 'image_url' (a URL or a data URL); file ids are not supported for this model.");
       const image: JsonObject = { url: part.image_url };
       if (typeof part.detail === 'string' && part.detail !== 'auto') image.detail = part.detail;
       return { type: 'image_url', image_url: image };
     }
     default:
-      throw unsupported(`${param}.type`, `Content parts of type '${String(part?.type)}' are not supported for this model: only input_text, output_text and input_image.`);
+      throw unsupported(
+        `${param}.type`,
+        `Content parts of type '${String(part?.type)}' are not supported for this model: only input_text, output_text and input_image.`,
+      );
   }
 }
 
@@ -178,7 +185,10 @@ function toChatTools(tools: unknown[]): JsonObject[] {
   return tools.map((raw, index) => {
     const tool = raw as JsonObject;
     if (tool?.type !== 'function') {
-      throw unsupported(`tools[${index}].type`, `Tools of type '${String(tool?.type)}' are not supported for this model: only function tools can be translated to chat completions.`);
+      throw unsupported(
+        `tools[${index}].type`,
+        `Tools of type '${String(tool?.type)}' are not supported for this model: only function tools can be translated to chat completions.`,
+      );
     }
     if (typeof tool.name !== 'string' || tool.name.length === 0) throw invalid(`tools[${index}].name`, 'expected a non-empty string.');
     const fn: JsonObject = { name: tool.name };
@@ -194,7 +204,7 @@ function toChatToolChoice(choice: unknown): unknown {
   if (choice === 'none' || choice === 'auto' || choice === 'required') return choice;
   const named = choice as JsonObject;
   if (named?.type === 'function' && typeof named.name === 'string') return { type: 'function', function: { name: named.name } };
-  throw unsupported('tool_choice', "Only 'none', 'auto', 'required' and {\"type\": \"function\", \"name\": …} can be translated to chat completions.");
+  throw unsupported('tool_choice', 'Only \'none\', \'auto\', \'required\' and {"type": "function", "name": …} can be translated to chat completions.');
 }
 
 function toResponseFormat(text: unknown): JsonObject | undefined {
@@ -206,7 +216,8 @@ function toResponseFormat(text: unknown): JsonObject | undefined {
     case 'json_object':
       return { type: 'json_object' };
     case 'json_schema': {
-      if (format.schema === undefined || format.schema === null || typeof format.schema !== 'object') throw invalid('text.format.schema', 'expected a JSON schema object.');
+      if (format.schema === undefined || format.schema === null || typeof format.schema !== 'object')
+        throw invalid('text.format.schema', 'expected a JSON schema object.');
       const schema: JsonObject = { name: typeof format.name === 'string' ? format.name : 'response', schema: format.schema };
       if (typeof format.description === 'string') schema.description = format.description;
       if (typeof format.strict === 'boolean') schema.strict = format.strict;

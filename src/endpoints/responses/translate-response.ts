@@ -53,7 +53,15 @@ function outputItems(message: ChatChoiceMessage, status: string): JsonObject[] {
   for (const call of calls) {
     const fn = call?.function ?? {};
     const callId = typeof call?.id === 'string' && call.id ? call.id : newId('call');
-    output.push(functionCallItem(newId('fc'), callId, String(fn.name ?? ''), typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {}), 'completed'));
+    output.push(
+      functionCallItem(
+        newId('fc'),
+        callId,
+        String(fn.name ?? ''),
+        typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {}),
+        'completed',
+      ),
+    );
   }
   return output;
 }

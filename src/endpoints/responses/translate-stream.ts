@@ -162,7 +162,10 @@ class ResponseStreamBuilder {
     const item: TextItem = { kind, id: newId(kind === 'message' ? 'msg' : 'rs'), outputIndex: this.output.length, text: '' };
     this.output.push(undefined);
     this.text = item;
-    const added = kind === 'message' ? { id: item.id, type: 'message', status: 'in_progress', role: 'assistant', content: [] } : { id: item.id, type: 'reasoning', summary: [], content: [] };
+    const added =
+      kind === 'message'
+        ? { id: item.id, type: 'message', status: 'in_progress', role: 'assistant', content: [] }
+        : { id: item.id, type: 'reasoning', summary: [], content: [] };
     yield this.event('response.output_item.added', { output_index: item.outputIndex, item: added });
     const part = kind === 'message' ? outputTextPart('') : { type: 'reasoning_text', text: '' };
     yield this.event('response.content_part.added', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part });
@@ -207,7 +210,10 @@ class ResponseStreamBuilder {
     call.callId ||= newId('call');
     call.outputIndex = this.output.length;
     this.output.push(undefined);
-    yield this.event('response.output_item.added', { output_index: call.outputIndex, item: functionCallItem(call.id, call.callId, call.name, '', 'in_progress') });
+    yield this.event('response.output_item.added', {
+      output_index: call.outputIndex,
+      item: functionCallItem(call.id, call.callId, call.name, '', 'in_progress'),
+    });
     if (pending) yield this.event('response.function_call_arguments.delta', { item_id: call.id, output_index: call.outputIndex, delta: pending });
   }
 

@@ -56,8 +56,20 @@ function options(props: ChartProps, width: number): uPlot.Options {
     legend: { live: true },
     cursor: { drag: { x: false, y: false }, points: { show: false } },
     // Half a bar of room at each end, so the first and the newest bar show whole.
-    scales: { x: { time: true, range: (_u, min, max) => [min - step(props) / 2, max + step(props) / 2] }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-    axes: [{ stroke: '#667', grid: { stroke: '#eef0f4' } }, { stroke: '#667', grid: { stroke: '#eef0f4' }, size: 84, values: (_u, splits) => splits.map(props.format), ...(props.integers ? { incrs: INTEGER_STEPS } : {}) }],
+    scales: {
+      x: { time: true, range: (_u, min, max) => [min - step(props) / 2, max + step(props) / 2] },
+      y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+    },
+    axes: [
+      { stroke: '#667', grid: { stroke: '#eef0f4' } },
+      {
+        stroke: '#667',
+        grid: { stroke: '#eef0f4' },
+        size: 84,
+        values: (_u, splits) => splits.map(props.format),
+        ...(props.integers ? { incrs: INTEGER_STEPS } : {}),
+      },
+    ],
     series: [
       { label: props.timeTitle, value: (_u, value) => (value === null ? '—' : props.timeLabel(value)) },
       ...ordered.map((entry, i) => {
@@ -70,7 +82,8 @@ function options(props: ChartProps, width: number): uPlot.Options {
           width: 0,
           paths: bars,
           points: { show: false },
-          value: (_u: uPlot, _value: number | null, _series: number, at: number | null) => (at === null || at === undefined ? '—' : props.format(entry.values[at] ?? 0)),
+          value: (_u: uPlot, _value: number | null, _series: number, at: number | null) =>
+            at === null || at === undefined ? '—' : props.format(entry.values[at] ?? 0),
         };
       }),
     ],

@@ -8,7 +8,13 @@ import type { Key } from '../types.ts';
 type Fields = Record<string, string>;
 
 const num = (text: string | undefined) => (text === undefined || text.trim() === '' ? undefined : Number(text));
-const list = (text: string | undefined) => (text?.trim() ? text.split(',').map((glob) => glob.trim()).filter(Boolean) : undefined);
+const list = (text: string | undefined) =>
+  text?.trim()
+    ? text
+        .split(',')
+        .map((glob) => glob.trim())
+        .filter(Boolean)
+    : undefined;
 
 /** Only the fields filled in: the gateway applies its defaults to the rest. */
 function createBody(fields: Fields): Record<string, unknown> {
@@ -26,7 +32,16 @@ function createBody(fields: Fields): Record<string, unknown> {
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
 }
 
-function Field(props: { name: string; label: string; fields: Fields; set: (fields: Fields) => void; type?: 'text' | 'number'; placeholder?: string; hint?: string; required?: boolean }) {
+function Field(props: {
+  name: string;
+  label: string;
+  fields: Fields;
+  set: (fields: Fields) => void;
+  type?: 'text' | 'number';
+  placeholder?: string;
+  hint?: string;
+  required?: boolean;
+}) {
   return (
     <label>
       {props.label}
@@ -58,14 +73,25 @@ function LimitFields(props: { fields: Fields; set: (fields: Fields) => void }) {
         <Field name="budget_usd" label="Budget (USD)" type="number" fields={fields} set={set} placeholder="no budget" />
         <label>
           Budget period
-          <select name="budget_period" value={fields.budget_period ?? 'month'} onChange={(event) => set({ ...fields, budget_period: event.currentTarget.value })}>
+          <select
+            name="budget_period"
+            value={fields.budget_period ?? 'month'}
+            onChange={(event) => set({ ...fields, budget_period: event.currentTarget.value })}
+          >
             <option value="day">day</option>
             <option value="week">week</option>
             <option value="month">month</option>
           </select>
         </label>
       </div>
-      <Field name="expires" label="Expires" fields={fields} set={set} placeholder="never" hint="A date (2027-01-31: works through that UTC day) or a duration such as 30d" />
+      <Field
+        name="expires"
+        label="Expires"
+        fields={fields}
+        set={set}
+        placeholder="never"
+        hint="A date (2027-01-31: works through that UTC day) or a duration such as 30d"
+      />
     </>
   );
 }
@@ -110,7 +136,15 @@ export function CreateKey(props: { session: Session; onDone: () => void; onClose
       <form onSubmit={submit}>
         <Field name="name" label="Name" fields={fields} set={set} required placeholder="team-a, alice, staging…" />
         <div class="grid2">
-          <Field name="credits_usd" label="Credits (USD)" type="number" fields={fields} set={set} placeholder="unmetered" hint="Prepaid balance; empty: not limited by credits" />
+          <Field
+            name="credits_usd"
+            label="Credits (USD)"
+            type="number"
+            fields={fields}
+            set={set}
+            placeholder="unmetered"
+            hint="Prepaid balance; empty: not limited by credits"
+          />
           <Field name="trial_tokens" label="Trial tokens" type="number" fields={fields} set={set} placeholder="not a trial" />
         </div>
         <LimitFields fields={fields} set={set} />
@@ -134,7 +168,10 @@ export function TopUp(props: { session: Session; target: Key; onDone: () => void
   const submit = async (event: Event) => {
     event.preventDefault();
     try {
-      await api(props.session, `/admin/keys/${encodeURIComponent(props.target.id)}/credits`, { method: 'POST', body: JSON.stringify({ credits_usd: Number(amount) }) });
+      await api(props.session, `/admin/keys/${encodeURIComponent(props.target.id)}/credits`, {
+        method: 'POST',
+        body: JSON.stringify({ credits_usd: Number(amount) }),
+      });
       props.onDone();
       props.onClose();
     } catch (failure) {

@@ -67,7 +67,18 @@ function KeyRow(props: { k: Key; open: (dialog: Dialog) => void }) {
   );
 }
 
-const HEADINGS: [string, string?][] = [['Name'], ['Balance', 'num'], ['Trial tokens left', 'num'], ['Budget'], ['Limits'], ['Models'], ['Expires'], ['Last used'], ['Status'], ['']];
+const HEADINGS: [string, string?][] = [
+  ['Name'],
+  ['Balance', 'num'],
+  ['Trial tokens left', 'num'],
+  ['Budget'],
+  ['Limits'],
+  ['Models'],
+  ['Expires'],
+  ['Last used'],
+  ['Status'],
+  [''],
+];
 
 /** Newest key first. */
 function KeyTable(props: { list: Key[]; open: (dialog: Dialog) => void }) {

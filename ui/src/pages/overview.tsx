@@ -75,6 +75,7 @@ export function Overview(props: { session: Session }) {
     <section>
       <header class="page-head">
         <h1>Overview</h1>
+        {/* biome-ignore lint/a11y/useSemanticElements: a segmented control of toggle buttons, not a form; a fieldset would bring form semantics */}
         <div class="segmented" role="group" aria-label="Range">
           {RANGES.map(([value, label]) => (
             <button type="button" key={value} aria-pressed={range === value} class={range === value ? 'active' : ''} onClick={() => setRange(value)}>
@@ -88,7 +89,12 @@ export function Overview(props: { session: Session }) {
         <div class="stats">
           <Stat testid="stat-requests" label="Requests" value={count(totals.requests)} hint={`${count(totals.errors)} errors`} />
           <Stat testid="stat-spend" label="Spend" value={usd(totals.cost_usd)} />
-          <Stat testid="stat-tokens" label="Tokens" value={count(totals.prompt_tokens + totals.completion_tokens)} hint={`${count(totals.prompt_tokens)} in · ${count(totals.completion_tokens)} out`} />
+          <Stat
+            testid="stat-tokens"
+            label="Tokens"
+            value={count(totals.prompt_tokens + totals.completion_tokens)}
+            hint={`${count(totals.prompt_tokens)} in · ${count(totals.completion_tokens)} out`}
+          />
           <Stat testid="stat-error-rate" label="Error rate" value={percent(totals.error_rate)} />
           <Stat testid="stat-latency" label="p50 latency" value={ms(data.p50_latency_ms)} hint={`newest ${count(data.sample_rows)} requests`} />
           <Stat testid="stat-ttft" label="p50 time to first token" value={ms(data.p50_ttft_ms)} hint="streams only" />

@@ -10,7 +10,10 @@ import type { OwnUsage, SpendPerDay, UsagePage } from '../types.ts';
 function budgetLeft(usage: OwnUsage): { value: string; hint?: string } {
   if (usage.budget_usd === null || usage.budget_usd === undefined) return { value: 'no budget' };
   const left = Math.max(0, usage.budget_usd - (usage.budget_spent_usd ?? 0));
-  return { value: usd(left), hint: `of ${usd(usage.budget_usd)} a ${usage.budget_period ?? 'month'}${usage.budget_resets_at ? `, resets ${when(usage.budget_resets_at)}` : ''}` };
+  return {
+    value: usd(left),
+    hint: `of ${usd(usage.budget_usd)} a ${usage.budget_period ?? 'month'}${usage.budget_resets_at ? `, resets ${when(usage.budget_resets_at)}` : ''}`,
+  };
 }
 
 export function Owner(props: { session: Session }) {
@@ -18,7 +21,11 @@ export function Owner(props: { session: Session }) {
   const daily = useData(() => api<SpendPerDay>(props.session, '/v1/usage/daily?days=30'), []);
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const before = cursors[cursors.length - 1];
-  const page = useData(() => api<UsagePage>(props.session, `/v1/usage/requests${query({ before, limit: 20 })}`), [before], before === undefined ? REFRESH_MS : undefined);
+  const page = useData(
+    () => api<UsagePage>(props.session, `/v1/usage/requests${query({ before, limit: 20 })}`),
+    [before],
+    before === undefined ? REFRESH_MS : undefined,
+  );
   const own = usage.data;
   const budget = own && budgetLeft(own);
   return (
@@ -32,7 +39,11 @@ export function Owner(props: { session: Session }) {
         <div class="stats">
           <Stat testid="owner-balance" label="Balance" value={own.balance_usd === null ? 'unmetered' : usd(own.balance_usd)} />
           <Stat testid="owner-budget" label="Budget left" value={budget.value} hint={budget.hint} />
-          <Stat testid="owner-trial" label="Trial tokens left" value={own.trial_tokens_remaining === null ? 'not a trial' : count(own.trial_tokens_remaining)} />
+          <Stat
+            testid="owner-trial"
+            label="Trial tokens left"
+            value={own.trial_tokens_remaining === null ? 'not a trial' : count(own.trial_tokens_remaining)}
+          />
           <Stat testid="owner-spend" label="Spent so far" value={usd(own.cost_usd)} hint={`${count(own.requests)} requests`} />
         </div>
       )}

@@ -73,8 +73,8 @@ function ProviderTable(props: { list: Provider[] }) {
       </table>
       {props.list.some((p) => !p.key_configured && needsKey(p)) && (
         <p class="muted small">
-          An entry without its key answers 503 provider_not_configured: put the key in <code>.env</code> (HUG_API_KEY for Hugging Face, OPENAI_API_KEY for OpenAI) and
-          restart.
+          An entry without its key answers 503 provider_not_configured: put the key in <code>.env</code> (HUG_API_KEY for Hugging Face, OPENAI_API_KEY for
+          OpenAI) and restart.
         </p>
       )}
     </div>

@@ -26,15 +26,23 @@ export function SignIn(props: { onSignedIn: (session: Session) => void; notice?:
         <p class="muted">Sign in with the gateway's admin token to run it, or with your own gateway key (sk-sy-…) to see what it spends.</p>
         <label>
           Admin token or gateway key
-          <input name="token" type="password" autocomplete="off" spellcheck={false} value={token} onInput={(event) => setToken(event.currentTarget.value)} required />
+          <input
+            name="token"
+            type="password"
+            autocomplete="off"
+            spellcheck={false}
+            value={token}
+            onInput={(event) => setToken(event.currentTarget.value)}
+            required
+          />
         </label>
         <ErrorLine error={error} />
         <button class="primary" type="submit" disabled={busy}>
           {busy ? 'Checking…' : 'Sign in'}
         </button>
         <p class="muted small">
-          The admin token is the <code>ADMIN_TOKEN</code> in the gateway's <code>.env</code>. It is kept in this tab only and forgotten when you sign out or close
-          the tab.
+          The admin token is the <code>ADMIN_TOKEN</code> in the gateway's <code>.env</code>. It is kept in this tab only and forgotten when you sign out or
+          close the tab.
         </p>
       </form>
     </main>

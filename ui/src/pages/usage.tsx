@@ -45,7 +45,11 @@ function Select(props: { name: keyof Filters; label: string; filters: Filters; s
   return (
     <label>
       {props.label}
-      <select name={props.name} value={props.filters[props.name]} onChange={(event) => props.set({ ...props.filters, [props.name]: event.currentTarget.value })}>
+      <select
+        name={props.name}
+        value={props.filters[props.name]}
+        onChange={(event) => props.set({ ...props.filters, [props.name]: event.currentTarget.value })}
+      >
         {options.map(([value, label]) => (
           <option key={value} value={value}>
             {label}
@@ -60,9 +64,21 @@ function FilterBar(props: { filters: Filters; set: (filters: Filters) => void; k
   const { filters, set } = props;
   return (
     <form class="filters" onSubmit={(event) => event.preventDefault()}>
-      <Select name="key_id" label="Key" filters={filters} set={set} options={[['', 'all keys'], ...props.keys.map((k) => [k.id, `${k.name} (${k.prefix})`] as const)]} />
+      <Select
+        name="key_id"
+        label="Key"
+        filters={filters}
+        set={set}
+        options={[['', 'all keys'], ...props.keys.map((k) => [k.id, `${k.name} (${k.prefix})`] as const)]}
+      />
       <Select name="model" label="Model" filters={filters} set={set} options={[['', 'all models'], ...props.facets.models.map((m) => [m, m] as const)]} />
-      <Select name="provider" label="Provider" filters={filters} set={set} options={[['', 'all providers'], ...props.facets.providers.map((p) => [p, p] as const)]} />
+      <Select
+        name="provider"
+        label="Provider"
+        filters={filters}
+        set={set}
+        options={[['', 'all providers'], ...props.facets.providers.map((p) => [p, p] as const)]}
+      />
       <Select name="status" label="Status" filters={filters} set={set} options={STATUSES.map(([value, label]) => [value, label] as const)} />
       <label>
         From (UTC)
@@ -96,7 +112,11 @@ export function Usage(props: { session: Session; initial?: URLSearchParams }) {
   };
   const before = cursors[cursors.length - 1];
   // The newest page follows new traffic; an older page stays put while it is read.
-  const page = useData(() => api<UsagePage>(props.session, `/admin/usage/rows${query({ ...filters, before, limit: 50 })}`), [JSON.stringify(filters), before], before === undefined ? REFRESH_MS : undefined);
+  const page = useData(
+    () => api<UsagePage>(props.session, `/admin/usage/rows${query({ ...filters, before, limit: 50 })}`),
+    [JSON.stringify(filters), before],
+    before === undefined ? REFRESH_MS : undefined,
+  );
   const keys = useData(() => api<{ data: Key[] }>(props.session, '/admin/keys'), []);
   const facets = useData(() => api<{ models: string[]; providers: string[] }>(props.session, '/admin/usage/facets'), []);
   const names = new Map((keys.data?.data ?? []).map((k) => [k.id, k.name]));
@@ -114,12 +134,16 @@ export function Usage(props: { session: Session; initial?: URLSearchParams }) {
       </header>
       <FilterBar filters={filters} set={setFilters} keys={keys.data?.data ?? []} facets={facets.data ?? { models: [], providers: [] }} />
       <ErrorLine error={page.error ?? exportError} />
-      {page.data && rows.length === 0 && (filtered ? <Empty title="No requests match these filters">Clear a filter or widen the dates.</Empty> : (
-        <Empty title="No requests yet">
-          <p>Every call through the gateway lands here, newest first, refused ones too. Try one with a key from the Keys page:</p>
-          <pre class="code">{curlLine()}</pre>
-        </Empty>
-      ))}
+      {page.data &&
+        rows.length === 0 &&
+        (filtered ? (
+          <Empty title="No requests match these filters">Clear a filter or widen the dates.</Empty>
+        ) : (
+          <Empty title="No requests yet">
+            <p>Every call through the gateway lands here, newest first, refused ones too. Try one with a key from the Keys page:</p>
+            <pre class="code">{curlLine()}</pre>
+          </Empty>
+        ))}
       {rows.length > 0 && <UsageTable rows={rows} keyName={keyName} />}
       {(rows.length > 0 || cursors.length > 1) && <Pager cursors={cursors} next={page.data?.next_before ?? null} onChange={setCursors} />}
     </section>
