@@ -219,6 +219,13 @@ function printTargets(report: Report): void {
       checks.push([`PostgreSQL + Redis: ${scenario} within 15 % of SQLite`, share >= 0.85, fixed(share)]);
     }
   }
+  if (report.targets.includes('switchyard-routing')) {
+    // Not a target of its own: routing must cost nothing a run can tell apart from the noise for a request no pool matches.
+    for (const scenario of ['json c16', 'json c64', 'sse c16']) {
+      const share = ratio(report, scenario, 'switchyard-routing', 'switchyard') ?? 0;
+      checks.push([`routing rules that do not match: ${scenario} within 5 % of no rules`, share >= 0.95, fixed(share)]);
+    }
+  }
   console.log('\nTargets:\n');
   for (const [name, ok, value] of checks) console.log(`  ${ok ? 'PASS' : 'FAIL'}  ${name}  (${value})`);
 }

@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     pg: { type: 'boolean' },
     redis: { type: 'boolean' },
     tsx: { type: 'boolean' },
+    /** Adds Switchyard with a routing pool that no benchmark model matches: what routing costs a request it does not apply to. */
+    routing: { type: 'boolean' },
     'no-portkey': { type: 'boolean' },
     /** Comma-separated target names to start (default: all that apply), e.g. `--only passthrough,switchyard,switchyard-tsx`. */
     only: { type: 'string' },
@@ -69,7 +71,12 @@ const body = (model: string, stream = false) =>
   JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello' }], max_tokens: 64, ...(stream ? { stream: true } : {}) });
 
 /** Writes a gateway config for the benchmark and creates a metered key with the CLI, as a user would. */
-function prepareGateway(dir: string, name: string, upstream: string, variant: { pgUrl?: string; redis?: boolean }): { config: string; key: string } {
+function prepareGateway(
+  dir: string,
+  name: string,
+  upstream: string,
+  variant: { pgUrl?: string; redis?: boolean; unmatchedPool?: boolean },
+): { config: string; key: string } {
   const config = path.join(dir, `${name}.yaml`);
   writeFileSync(
     config,
@@ -81,6 +88,14 @@ function prepareGateway(dir: string, name: string, upstream: string, variant: { 
       `plugins_dir: ${path.join(ROOT, 'plugins')}`,
       'providers:',
       `  bench: { plugin: openai, base_url: "${upstream}/v1", api_key: sk-bench, models: ["bench*"], retries: { attempts: 0 } }`,
+      ...(variant.unmatchedPool
+        ? [
+            `  pool-a: { plugin: openai, base_url: "${upstream}/v1", api_key: sk-bench, models: [] }`,
+            `  pool-b: { plugin: openai, base_url: "${upstream}/v1", api_key: sk-bench, models: [] }`,
+            'routing:',
+            '  - { models: ["pooled/*"], targets: [pool-a, pool-b], strategy: least-busy }',
+          ]
+        : []),
       'pricing: { default: { input: 0.5, output: 1.5 } }',
       '',
     ].join('\n'),
@@ -187,6 +202,12 @@ async function startTargets(dir: string, services: Service[], unavailable: Recor
     const variant = prepareGateway(dir, 'switchyard-pg-redis', mock.url, { pgUrl: pgDatabase && pgUrl(pgDatabase), redis: args.redis });
     const shared = await start('switchyard-pg-redis', [...PROFILE, path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', variant.config]);
     targets.push({ name: 'switchyard-pg-redis', service: shared, url: shared.url, headers: { authorization: `Bearer ${variant.key}` } });
+  }
+  if (args.routing && wanted('switchyard-routing')) {
+    // Routing rules exist but none matches the benchmark's models: the cost of routing for requests outside every pool.
+    const pooled = prepareGateway(dir, 'switchyard-routing', mock.url, { unmatchedPool: true });
+    const routed = await start('switchyard-routing', [...PROFILE, path.join(ROOT, 'bin/switchyard.mjs'), 'serve', '--config', pooled.config]);
+    targets.push({ name: 'switchyard-routing', service: routed, url: routed.url, headers: { authorization: `Bearer ${pooled.key}` } });
   }
   if (args.tsx && wanted('switchyard-tsx')) {
     // The same gateway from its TypeScript sources under the tsx loader, as `npm start` ran it before the build.
