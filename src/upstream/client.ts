@@ -2,7 +2,8 @@
 import { Agent, type Dispatcher } from 'undici';
 import { type GatewayError, UpstreamError } from '../errors/gateway-error.ts';
 import { errorFromTransport, errorFromUpstreamResponse, type TransportPhase } from './errors.ts';
-import { parseSse, type SseEvent } from './sse.ts';
+import type { SseEvent } from './sse.ts';
+import { SseReader } from './sse-reader.ts';
 
 export interface UpstreamClientOptions {
   /** Provider entry name: used in error messages. */
@@ -146,8 +147,8 @@ export class UpstreamClient {
     }
   }
 
-  private events(body: Dispatcher.ResponseData['body'], call: CallContext): AsyncGenerator<SseEvent> {
-    return parseSse(body, {
+  private events(body: Dispatcher.ResponseData['body'], call: CallContext): AsyncIterableIterator<SseEvent> {
+    return new SseReader(body, {
       mapError: (error) => this.transportError(error, 'body', call),
       // A consumer that stops early (client gone, error) must not leave the upstream generating.
       onDone: () => {
