@@ -11,7 +11,7 @@ import type { Config } from '../config/load.ts';
 import { PROJECT_ROOT } from '../runtime.ts';
 import type { KeysCreateOptions, Print, UsageOptions } from './commands.ts';
 import type { KeyUpdateFlags } from './key-options.ts';
-import { parseBudget, parseExpires, parseTpm } from './key-options.ts';
+import { parseBudget, parseExpires, parseKeyUpdate, parseTpm, UsageError } from './key-options.ts';
 import { argParser, globList, isoTime, oneOf, usdAmount, wholeNumber } from './values.ts';
 
 /** Where a command's output goes; tests pass collectors. */
@@ -99,13 +99,7 @@ function addProvidersCommand(program: Command, output: CliOutput): void {
     .action(async (options: { url?: string; json?: boolean; config?: string }) => {
       const config = await loadCliConfig(options.config, output);
       const { providersReport } = await import('./providers.ts');
-      const { UsageError } = await import('./commands.ts');
-      try {
-        await providersReport(config, options, output.print);
-      } catch (error) {
-        output.printError(`error: ${(error as Error).message}`);
-        exitWith(error instanceof UsageError ? 2 : 1);
-      }
+      await failingAs(output, () => providersReport(config, options, output.print));
     });
 }
 
@@ -175,7 +169,6 @@ function addKeyCommands(program: Command, output: CliOutput): void {
     .action((id: string, options: KeyUpdateFlags & { json?: boolean; config?: string }) =>
       withDatabase(options.config, output, async (db) => {
         const { keysUpdate } = await import('./commands.ts');
-        const { parseKeyUpdate } = await import('./key-options.ts');
         await keysUpdate(db, id, parseKeyUpdate(options), options.json === true, output.print);
       }),
     );
@@ -268,16 +261,22 @@ async function withDatabase(
 ): Promise<void> {
   const config = await loadCliConfig(configPath, output);
   const { createDb, migrate } = await import('../db/knex.ts');
-  const { UsageError } = await import('./commands.ts');
   warnIfNewDatabase(config, configPath, output);
   const db = createDb(config.database);
   try {
-    await work(db, await migrate(db), config);
+    await failingAs(output, async () => work(db, await migrate(db), config));
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Runs an action; a failure is one `error:` line and exit code 2 for what the user typed, 1 for anything else. */
+async function failingAs(output: CliOutput, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
   } catch (error) {
     output.printError(`error: ${(error as Error).message}`);
     exitWith(error instanceof UsageError ? 2 : 1);
-  } finally {
-    await db.destroy();
   }
 }
 

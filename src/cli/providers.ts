@@ -2,7 +2,7 @@
 import type { Config } from '../config/load.ts';
 import type { ProviderView } from '../routing/provider-view.ts';
 import type { Print } from './commands.ts';
-import { UsageError } from './commands.ts';
+import { UsageError } from './key-options.ts';
 import { formatTable } from './table.ts';
 
 export interface ProvidersOptions {

@@ -8,8 +8,6 @@ import { type GatewayError, MethodNotAllowedError, RouteNotFoundError } from '..
 import type { Logger } from '../logging.ts';
 import { answerAfterBody } from './unread-body.ts';
 
-export { sendError, toClientError };
-
 /** Routes and the methods they answer, for 405s. */
 export function notFound(routes: ReadonlyMap<string, readonly string[]>): RequestHandler {
   return function unknownRoute(req, _res, next) {
