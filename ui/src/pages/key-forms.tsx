@@ -149,14 +149,7 @@ export function CreateKey(props: { session: Session; onDone: () => void; onClose
         </div>
         <LimitFields fields={fields} set={set} />
         <ErrorLine error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button class="primary" type="submit">
-            Create key
-          </button>
-        </div>
+        <SubmitActions label="Create key" onCancel={props.onClose} />
       </form>
     </Modal>
   );
@@ -187,14 +180,7 @@ export function TopUp(props: { session: Session; target: Key; onDone: () => void
           <input name="amount" type="number" step="any" min="0.000001" required value={amount} onInput={(event) => setAmount(event.currentTarget.value)} />
         </label>
         <ErrorLine error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button class="primary" type="submit">
-            Add credits
-          </button>
-        </div>
+        <SubmitActions label="Add credits" onCancel={props.onClose} />
       </form>
     </Modal>
   );
@@ -247,14 +233,7 @@ export function EditKey(props: { session: Session; target: Key; onDone: () => vo
         <LimitFields fields={fields} set={set} />
         <p class="muted small">Every gateway instance applies the change within 10 seconds.</p>
         <ErrorLine error={error} />
-        <div class="actions">
-          <button type="button" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button class="primary" type="submit">
-            Save
-          </button>
-        </div>
+        <SubmitActions label="Save" onCancel={props.onClose} />
       </form>
     </Modal>
   );
@@ -286,5 +265,19 @@ export function RevokeKey(props: { session: Session; target: Key; onDone: () => 
         </button>
       </div>
     </Modal>
+  );
+}
+
+/** A form's footer: Cancel closes the dialog, the primary button submits the form. */
+function SubmitActions(props: { label: string; onCancel: () => void }) {
+  return (
+    <div class="actions">
+      <button type="button" onClick={props.onCancel}>
+        Cancel
+      </button>
+      <button class="primary" type="submit">
+        {props.label}
+      </button>
+    </div>
   );
 }
