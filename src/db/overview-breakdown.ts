@@ -2,28 +2,12 @@
  * Which keys spend what and how each model does, over whole UTC days of daily aggregates: requests, errors, average
  * latency and time to first token (sums over counts, exact), and spend. A few thousand aggregate rows for 30 days.
  */
+import type { Breakdown, BreakdownRow } from '../dashboard-wire.ts';
 import { microToUsd } from '../metering/pricing.ts';
 import type { Queryable } from './sql.ts';
 
 /** How many keys and models each table lists, by spend (then requests). */
 const TOP = 10;
-
-export interface BreakdownRow {
-  requests: number;
-  errors: number;
-  cost_usd: number;
-  /** Mean over every request; null without requests. */
-  avg_latency_ms: number | null;
-  /** Mean over streams; null without any. */
-  avg_ttft_ms: number | null;
-}
-
-export interface Breakdown {
-  /** The first UTC day summed. */
-  since_day: string;
-  by_key: (BreakdownRow & { key_id: string | null; name: string | null })[];
-  by_model: (BreakdownRow & { model: string | null })[];
-}
 
 interface SumRow {
   grp: string;

@@ -4,11 +4,13 @@
  * bounded sample of the newest rows, so no query here reads more than SAMPLE_ROWS usage rows.
  */
 import { microToUsd } from '../metering/pricing.ts';
-import { breakdown, type Breakdown } from './overview-breakdown.ts';
+import type { Overview, OverviewRange, Totals } from '../dashboard-wire.ts';
+import { breakdown } from './overview-breakdown.ts';
+
+export type { OverviewRange };
 import { HOUR_MS } from './usage-hourly.ts';
 import type { Queryable } from './sql.ts';
 
-export type OverviewRange = '24h' | '7d' | '30d';
 /** `days`: how many UTC days spend per day shows (a week for the last 24 h, so the day's bar has context). */
 export const RANGES: Record<OverviewRange, { hours: number; days: number }> = {
   '24h': { hours: 24, days: 7 },
@@ -21,29 +23,6 @@ export const SAMPLE_ROWS = 5000;
 /** Spend per day shows this many models by name; the rest are summed as "other". */
 const TOP_MODELS = 8;
 const DAY_MS = 86_400_000;
-
-export interface Totals {
-  requests: number;
-  errors: number;
-  error_rate: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cost_usd: number;
-}
-
-export interface Overview {
-  range: OverviewRange;
-  since: string;
-  totals: Totals;
-  p50_latency_ms: number | null;
-  p50_ttft_ms: number | null;
-  /** How many of the newest rows the medians were read from. */
-  sample_rows: number;
-  spend_per_day: { days: string[]; series: { model: string; cost_usd: number[] }[] };
-  /** Keys and models over the same UTC days as spend per day. */
-  breakdown: Breakdown;
-  requests_per_hour: { hours: string[]; series: { status: string; requests: number[] }[] };
-}
 
 export function utcDay(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 10);

@@ -5,6 +5,7 @@
  * the hourly aggregates to find how far back its next page reaches, so a rare status never scans the whole table.
  */
 import { z } from 'zod';
+import type { UsagePageRow } from '../dashboard-wire.ts';
 import { microToUsd } from '../metering/pricing.ts';
 import type { Queryable } from './sql.ts';
 import { HOUR_MS } from './usage-hourly.ts';
@@ -34,26 +35,6 @@ export const usageFilterSchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 export type UsageFilterQuery = z.output<typeof usageFilterSchema>;
-
-/** One row as the dashboard shows it. */
-export interface UsagePageRow {
-  id: number;
-  request_id: string;
-  key_id: string | null;
-  endpoint: string;
-  provider: string | null;
-  model: string | null;
-  status: number;
-  error_code: string | null;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cost_usd: number;
-  latency_ms: number;
-  ttft_ms: number | null;
-  stream: boolean;
-  attempts: number;
-  created_at: string;
-}
 
 interface DbRow extends Omit<UsagePageRow, 'cost_usd' | 'created_at' | 'stream' | 'id'> {
   id: number | string;

@@ -2,25 +2,10 @@
 import type { Registry } from 'prom-client';
 import { Gauge } from 'prom-client';
 import type { LoadedProvider } from '../plugins/loader.ts';
+import type { ProviderView } from '../dashboard-wire.ts';
 import type { HealthBook } from './health-book.ts';
 
-export interface ProviderView {
-  name: string;
-  plugin: string;
-  models: string[];
-  /** Whether the entry's `api_key` is set; the key itself is never shown. */
-  key_configured: boolean;
-  state: 'ok' | 'cooling';
-  /** ISO time the cooldown ends; null when ok. */
-  until: string | null;
-  reason: 'failures' | 'rate_limited' | 'auth' | null;
-  in_flight: number;
-  /** Attempts that ended in the last five minutes, and those that failed in a way that counts toward a cooldown. */
-  requests_5m: number;
-  errors_5m: number;
-  p50_latency_ms: number | null;
-  p50_ttft_ms: number | null;
-}
+export type { ProviderView };
 
 export function providerViews(providers: readonly LoadedProvider[], health: HealthBook): ProviderView[] {
   const now = health.now();
