@@ -7,14 +7,14 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
 import { createDb, migrate } from '../../src/db/knex.ts';
 import { MOCK_TEXT, startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
-import { OPENAI_KEY, ROOT, logFile, testConfigObject, type PlainObject } from '../helpers/gateway.ts';
+import { OPENAI_KEY, ROOT, eventually, logFile, testConfigObject, type PlainObject } from '../helpers/gateway.ts';
 
 interface Compiled {
   url: string;
@@ -66,12 +66,16 @@ function createKey(config: string): string {
   return (JSON.parse(created.stdout) as { key: string }).key;
 }
 
-/** The first line of a gateway's JSON log with this message. */
-function logLine(file: string, message: string): Record<string, unknown> {
-  const line = readFileSync(file, 'utf8')
-    .split('\n')
-    .find((candidate) => candidate.includes(`"message":"${message}"`));
-  assert.ok(line, `no '${message}' line in ${file}`);
+/**
+ * The first line of a gateway's JSON log with this message. The file is written in batches, so the line may land a
+ * moment after the banner on stderr that told the test the gateway is up: wait for it.
+ */
+async function logLine(file: string, message: string): Promise<Record<string, unknown>> {
+  const found = (): string | undefined => {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    return text.split('\n').find((candidate) => candidate.includes(`"message":"${message}"`));
+  };
+  const line = await eventually(found, 10_000).catch(() => assert.fail(`no '${message}' line in ${file}`));
   return JSON.parse(line) as Record<string, unknown>;
 }
 
@@ -146,8 +150,8 @@ describe('the compiled gateway (npm start)', function () {
       dir,
     );
     gateway = await startCompiled(dir, 'bundled', base);
-    assert.equal(logLine(gateway.logFile, 'listening').compiled, true);
-    assert.equal(logLine(gateway.logFile, 'plugin loaded').file, path.join(ROOT, 'dist/plugins/openai/index.js'));
+    assert.equal((await logLine(gateway.logFile, 'listening')).compiled, true);
+    assert.equal((await logLine(gateway.logFile, 'plugin loaded')).file, path.join(ROOT, 'dist/plugins/openai/index.js'));
     assert.deepEqual(readFileSync(`/proc/${gateway.child.pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(1), [
       BIN,
       'serve',
@@ -193,7 +197,7 @@ describe('the compiled gateway (npm start)', function () {
     writeProbePlugin(pluginsDir, 'typed', 'index.ts');
     const config = testConfigObject({ providers: { typed: { plugin: 'typed', models: ['probe-*'], retries: { attempts: 0 } } } }, path.join(dir, 'ts'));
     gateway = await startCompiled(dir, 'ts-plugin', { ...config, plugins_dir: pluginsDir });
-    assert.equal(logLine(gateway.logFile, 'listening').compiled, true);
+    assert.equal((await logLine(gateway.logFile, 'listening')).compiled, true);
     const client = new OpenAI({ apiKey: createKey(gateway.config), baseURL: `${gateway.url}/v1`, maxRetries: 0 });
 
     const answer = await client.chat.completions.create({ model: 'probe-1', messages: [{ role: 'user', content: 'Hello' }] });
