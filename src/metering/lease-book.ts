@@ -59,13 +59,6 @@ export class LeaseBook {
     this.sweeper.unref();
   }
 
-  /** Whether a hold of `micro` and `tokens` fits the key's lease as it stands, without growing it (no database). */
-  fits(keyId: string, micro: number, tokens: number, scope: LeaseScope = CREDITS_ONLY): boolean {
-    // Looked up, never created: an empty lease left behind would be one more for the sweeper to return.
-    const lease = this.leases.get(this.leaseIdOf(keyId, scope));
-    return lease !== undefined && available(lease, 'Micro') >= micro && available(lease, 'Tokens') >= tokens;
-  }
-
   /** Holds `micro` and `tokens` for one request, growing the lease when it is short; throws the 402 otherwise. */
   async reserve(keyId: string, micro: number, tokens: number, scope: LeaseScope = CREDITS_ONLY): Promise<Hold> {
     for (;;) {

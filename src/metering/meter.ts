@@ -9,11 +9,16 @@ import { budgetPeriodAt } from './budget-period.ts';
 import type { LeaseBook } from './lease-book.ts';
 import { CREDITS_ONLY, type LeaseScope } from './ledger.ts';
 import type { TokenHold, TokenLimiter } from './token-limit.ts';
-import { RateLimitExceededError } from '../errors/gateway-error.ts';
+import { BudgetExceededError, InsufficientCreditsError, RateLimitExceededError, TrialExhaustedError } from '../errors/gateway-error.ts';
 import { costMicro, microToUsd, worstCaseMicro, type PriceBook } from './pricing.ts';
 import { reservePromptTokens } from './tokens.ts';
 import { InFlight } from '../util/in-flight.ts';
 import type { UsageWriter } from './usage-writer.ts';
+
+/** A 402 for what the key has left: a smaller hold may still be granted. */
+function isShortfall(error: unknown): boolean {
+  return error instanceof InsufficientCreditsError || error instanceof TrialExhaustedError || error instanceof BudgetExceededError;
+}
 
 export interface TokenUsage {
   promptTokens: number;
@@ -73,8 +78,8 @@ export class Meter {
    * Holds the worst case: the prompt (plus margin) and the output cap, at the dearest price among the targets the
    * call may end up on (fallbacks included). Unmetered keys hold nothing. A budgeted key holds against the period
    * the call starts in, which is also the period it is charged to, however long it runs. The prompt is taken at its
-   * cheap upper bound when that fits what is at hand (the lease, the minute's tokens); only where it does not is
-   * the prompt tokenized, so a call is never refused for the bound alone.
+   * cheap upper bound when the key can pay for that (from the lease, or by growing it) and the minute's tokens allow
+   * it; only where they cannot is the prompt tokenized, so a call is never refused for the bound alone.
    */
   async reserve(call: CallRecord, key: KeyRecord, targets: readonly Target[], prompt: PromptSize, maxOutputTokens: number): Promise<void> {
     if (key.tpm !== null && this.options.tokenLimiter) call.tokenHold = await this.takeTokens(key.id, key.tpm, prompt, maxOutputTokens);
@@ -82,9 +87,12 @@ export class Meter {
     const scope = this.scopeOf(key);
     if (prompt.promptBound !== undefined) {
       const [micro, tokens] = this.holdOf(key, targets, prompt.promptBound, maxOutputTokens);
-      if (this.leases.fits(key.id, micro, tokens, scope)) {
+      try {
         call.hold = await this.leases.reserve(key.id, micro, tokens, scope);
         return;
+      } catch (error) {
+        // Refused for the bound (the key is nearly spent): the exact count may still fit. Anything else stands.
+        if (!isShortfall(error)) throw error;
       }
     }
     const [micro, tokens] = this.holdOf(key, targets, prompt.promptTokens, maxOutputTokens);

@@ -2,7 +2,20 @@
  * Token counting for reservations and for answers whose upstream reports no usage. cl100k_base is close to the
  * tokenizers of the open models behind the HF router and costs ~40 MB, against ~70 MB for o200k_base.
  */
-import { countTokens } from 'gpt-tokenizer/encoding/cl100k_base';
+import { createRequire } from 'node:module';
+
+type Tokenizer = typeof import('gpt-tokenizer/encoding/cl100k_base');
+
+/**
+ * The tokenizer is loaded on first use, not at start: its tables take ~40 MiB of resident memory, and a gateway whose
+ * upstreams report usage and whose prompts fit the cheap bound below never needs it. Loaded synchronously (its
+ * CommonJS build), because counting is synchronous.
+ */
+let tokenizer: Tokenizer | undefined;
+function countTokens(text: string): number {
+  tokenizer ??= createRequire(import.meta.url)('gpt-tokenizer/encoding/cl100k_base') as Tokenizer;
+  return tokenizer.countTokens(text);
+}
 
 /** Above this many characters a text is estimated, not tokenized, so one huge prompt cannot stall the event loop. */
 const TOKENIZE_LIMIT = 32_768;
