@@ -1,6 +1,6 @@
-/** createApp(deps): the Express app, fully wired but never listening (start-gateway.ts puts it on a port). */
+/** createApp(deps): the Express app behind a listener that takes model calls first, fully wired but never listening (start-gateway.ts puts it on a port). */
 import cors from 'cors';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { KeyCache } from './auth/key-cache.ts';
 import type { Config } from './config/load.ts';
@@ -21,7 +21,7 @@ import { accessLog } from './middleware/access-log.ts';
 import { authenticate, authenticateThenOpen } from './middleware/authenticate.ts';
 import { errorHandler, errorShape, notFound } from './middleware/error-handler.ts';
 import { jsonBody, parseSize } from './middleware/json-body.ts';
-import { modelDispatch } from './middleware/model-dispatch.ts';
+import { expressBorn, modelCallsFirst, type ServedApp } from './middleware/model-dispatch.ts';
 import { rateLimiter } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { routeLabel, startCall, type CallSink } from './middleware/start-call.ts';
@@ -111,7 +111,7 @@ function frontMiddleware(deps: AppDeps): FrontMiddleware {
   };
 }
 
-export function createApp(deps: AppDeps): Express {
+export function createApp(deps: AppDeps): ServedApp {
   const { config, logger, metrics } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -119,9 +119,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.server.trust_proxy);
 
   const routes = new Map<string, readonly string[]>();
-  // Model calls take one Express layer (see model-dispatch.ts); it is filled in below, once the chains are built.
+  // Model calls spelled exactly skip the router (see model-dispatch.ts); the same chains are registered below too.
   const modelChains = new Map<string, readonly RequestHandler[]>();
-  app.use(modelDispatch(modelChains));
   const front = frontMiddleware(deps);
   app.use(front.common);
   // Anthropic clients read errors in Anthropic's shape, from the first middleware that can fail to the last.
@@ -204,6 +203,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(notFound(routes));
   // A refused body is read and thrown away up to twice the limit (at least 1 MiB), then the connection is cut.
-  app.use(errorHandler(logger, Math.max(2 * parseSize(config.server.body_limit), 1024 * 1024)));
-  return app;
+  const renderError = errorHandler(logger, Math.max(2 * parseSize(config.server.body_limit), 1024 * 1024));
+  app.use(renderError);
+  return { listener: modelCallsFirst(app, modelChains, renderError), ...expressBorn(app) };
 }

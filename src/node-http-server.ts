@@ -2,10 +2,11 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from './config/load.ts';
+import type { ServedApp } from './middleware/model-dispatch.ts';
 import { answerClientError, answerRaw } from './raw-answers.ts';
 import { InFlight } from './util/in-flight.ts';
 
-export function createHttpServer(options: Config['server'], app: http.RequestListener): http.Server {
+export function createHttpServer(options: Config['server'], app: ServedApp): http.Server {
   const server = http.createServer(
     {
       headersTimeout: options.headers_timeout_ms,
@@ -17,8 +18,10 @@ export function createHttpServer(options: Config['server'], app: http.RequestLis
       // Node checks the two timeouts above only this often (30 s by default), so a slowloris client would hold
       // its socket up to 30 s past headers_timeout_ms; checking at a fraction of the smaller one keeps the bound.
       connectionsCheckingInterval: checkingIntervalMs(options.headers_timeout_ms, options.request_body_timeout_ms),
+      IncomingMessage: app.IncomingMessage,
+      ServerResponse: app.ServerResponse,
     },
-    app,
+    app.listener,
   );
   // Bounds what one request may make the parser hold, beside max_header_size.
   server.maxHeadersCount = 200;
