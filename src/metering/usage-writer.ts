@@ -91,13 +91,19 @@ export class UsageWriter {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.flush();
+      void this.write(false);
     }, delayMs);
   }
 
-  /** Writes what is queued now; concurrent callers share the flush in progress. */
-  flush(): Promise<void> {
-    this.flushing ??= this.writeQueued().finally(() => {
+  /** Writes everything queued now. A flush in progress may be the timer's, one batch: it is awaited, then the rest written. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    await this.write(true);
+  }
+
+  /** One flush at a time: `all` writes everything queued, else one batch and more only while full ones wait. */
+  private write(all: boolean): Promise<void> {
+    this.flushing ??= this.writeQueued(all).finally(() => {
       this.flushing = undefined;
       if (this.queue.length > 0) this.schedule(this.failures > 0 ? this.backoffMs() : this.options.flushIntervalMs);
     });
@@ -108,8 +114,15 @@ export class UsageWriter {
     return Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
   }
 
-  private async writeQueued(): Promise<void> {
-    while (this.queue.length > 0) {
+  /**
+   * Writes a batch, and more while full batches wait (or `all`). A part batch that queued up while the
+   * last one was written waits for the next interval: written at once, a busy gateway committed a few rows at a time
+   * back to back, fifty transactions a second, each paying the fixed cost of a transaction.
+   */
+  private async writeQueued(all: boolean): Promise<void> {
+    let first = true;
+    while (this.queue.length > 0 && (first || all || this.queue.length >= this.options.batchSize)) {
+      first = false;
       const batch = this.queue.slice(0, this.options.batchSize);
       this.inFlight = batch.length;
       try {

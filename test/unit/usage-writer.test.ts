@@ -117,4 +117,52 @@ describe('UsageWriter', () => {
       ],
     );
   });
+
+  it('commits once per interval under a steady stream of rows, not a few rows at a time back to back; flush() writes them all', async () => {
+    const logger = createLogger({ level: 'silent' });
+    let transactions = 0;
+    // The writer's database, counting the transactions it opens.
+    const counted = new Proxy(db, {
+      get: (target, property, receiver) =>
+        property === 'transaction'
+          ? (...args: Parameters<Db['transaction']>) => {
+              transactions++;
+              return target.transaction(...args);
+            }
+          : Reflect.get(target, property, receiver),
+    });
+    const writer = new UsageWriter(counted, logger, { flushIntervalMs: 50, batchSize: 10_000 });
+    const row = (): FinishedRequest => ({
+      row: {
+        request_id: newRequestId(),
+        key_id: 'key_steady',
+        endpoint: 'chat',
+        provider: 'p',
+        model: 'm',
+        prompt_tokens: 1,
+        completion_tokens: 1,
+        cost_micro: 1,
+        status: 200,
+        error_code: null,
+        latency_ms: 1,
+        ttft_ms: null,
+        stream: false,
+        estimated: false,
+        attempts: 1,
+        created_at: Date.now(),
+      },
+    });
+    // 300 rows, one a millisecond or so: rows keep arriving while a write is in progress.
+    const started = Date.now();
+    for (let i = 0; i < 300; i++) {
+      writer.enqueue(row());
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await writer.flush();
+    const elapsedMs = Date.now() - started;
+    assert.equal(writer.written, 300);
+    assert.equal(Number((await db('usage').where({ key_id: 'key_steady' }).count({ n: '*' }))[0].n), 300);
+    // One commit per 50 ms interval, and the last flush; back to back it was one every write (tens more).
+    assert.ok(transactions <= Math.ceil(elapsedMs / 50) + 2, `${transactions} transactions in ${elapsedMs} ms`);
+  });
 });
