@@ -72,6 +72,22 @@ describe('LeaseBook', () => {
     assert.equal((await balanceOf(record.id)) + leased, 1_000_000);
   });
 
+  it('grows a busy lease by about a second of what it spends, so it is not grown every few requests', async () => {
+    const { record } = await createKey(db, { name: 'busy', credits_usd: 1 });
+    const spend = async (count: number) => {
+      for (let i = 0; i < count; i++) book.settle(await book.reserve(record.id, 100, 0), `req_busy_${i}`, 100, 0);
+    };
+    // The first grow (3 more like it) is spent at once; the next comes well within a second of it.
+    const started = Date.now();
+    await spend(4);
+    await spend(1);
+    const elapsedMs = Date.now() - started;
+    const grown = 1_000_000 - (await balanceOf(record.id)) - 400;
+    // 400 spent since the first grow, over `elapsedMs`: at least that pace for a second, and never the whole balance.
+    assert.ok(grown >= Math.floor((400 * 1000) / Math.max(elapsedMs, 1)) - 100, `grew by ${grown} after ${elapsedMs} ms`);
+    assert.ok(grown >= 2000 && grown < 1_000_000, `grew by ${grown}`);
+  });
+
   it('keeps what a request did not spend in the lease, and gives the lease back when idle', async () => {
     const { record } = await createKey(db, { name: 'settle', credits_usd: 1 });
     const hold = await book.reserve(record.id, 100, 0);
