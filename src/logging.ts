@@ -17,18 +17,29 @@ export function redactSecrets(text: string): string {
 }
 
 const MESSAGE = Symbol.for('message');
+const LEVEL = Symbol.for('level');
 
-/**
- * Scrubs the fields that can carry foreign text (errors, model names a client chose) and serialises the line with
- * plain JSON.stringify: logform's json() sorts keys with safe-stable-stringify, several times slower per line.
- */
-const scrubbedJson = winston.format((info) => {
+/** Scrubs the fields that can carry foreign text (errors, model names a client chose) in place. */
+function scrub(info: Record<string, unknown>): void {
   for (const key of ['message', 'error', 'detail', 'model'] as const) {
     const value = info[key];
     if (typeof value === 'string') info[key] = redactSecrets(value);
   }
+}
+
+/** One JSON line: level, message and time first, then the fields (undefined ones left out). */
+function serialize(info: Record<string, unknown>): string {
   const { level, message, ...fields } = info;
-  (info as Record<symbol, string>)[MESSAGE] = JSON.stringify({ level, message, timestamp: new Date().toISOString(), ...fields });
+  return JSON.stringify({ level, message, timestamp: new Date().toISOString(), ...fields });
+}
+
+/**
+ * Scrubs and serialises the line with plain JSON.stringify: logform's json() sorts keys with safe-stable-stringify,
+ * several times slower per line.
+ */
+const scrubbedJson = winston.format((info) => {
+  scrub(info);
+  (info as Record<symbol, string>)[MESSAGE] = serialize(info);
   return info;
 });
 
@@ -59,10 +70,15 @@ export class BatchedStdout extends Writable {
   }
 
   override _write(chunk: string | Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.lines.push(String(chunk));
+    this.queueLine(String(chunk));
+    callback();
+  }
+
+  /** Queues a line without the Writable machinery (see `infoWriter`). */
+  queueLine(line: string): void {
+    this.lines.push(line);
     if (this.lines.length >= 1000) this.flushNow();
     else this.timer ??= setTimeout(() => this.flushNow(), this.intervalMs).unref();
-    callback();
   }
 
   flushNow(): void {
@@ -81,14 +97,37 @@ export class BatchedStdout extends Writable {
   }
 }
 
+/** Where a logger's lines go, for `infoWriter`: a batch of stdout lines, or the file transport's own `log`. */
+const lineSinks = new WeakMap<Logger, (info: Record<string | symbol, unknown>) => void>();
+
 export function createLogger(options: LoggingOptions): Logger {
-  const transports: winston.transport[] = options.file
-    ? [new winston.transports.File({ filename: options.file })]
-    : [new winston.transports.Stream({ stream: new BatchedStdout() })];
-  return winston.createLogger({
+  const stdout = options.file ? undefined : new BatchedStdout();
+  const transport = stdout ? new winston.transports.Stream({ stream: stdout }) : new winston.transports.File({ filename: options.file! });
+  const logger = winston.createLogger({
     level: options.level === 'silent' ? 'error' : options.level,
     silent: options.level === 'silent',
     format: scrubbedJson(),
-    transports,
+    transports: [transport],
   });
+  const noop = () => undefined;
+  lineSinks.set(logger, stdout ? (info) => stdout.queueLine(`${info[MESSAGE] as string}\n`) : (info) => transport.log!(info, noop));
+  return logger;
+}
+
+/**
+ * A writer of `info` lines straight to the logger's destination, for the access log's line per request: winston's
+ * way there (the logger is a stream piped to each transport, and the stdout transport emits an event per line on
+ * a later turn) cost ~8 µs a line, this ~3. Same scrubbing, same JSON; a logger made elsewhere gets `logger.info`.
+ */
+export function infoWriter(logger: Logger): (message: string, fields: Record<string, unknown>) => void {
+  const sink = lineSinks.get(logger);
+  if (!sink) return (message, fields) => logger.info(message, fields);
+  return function writeInfo(message, fields) {
+    if (logger.silent || !logger.isInfoEnabled()) return;
+    const info: Record<string | symbol, unknown> = { level: 'info', message, ...fields };
+    scrub(info);
+    info[LEVEL] = 'info';
+    info[MESSAGE] = serialize(info);
+    sink(info);
+  };
 }

@@ -3,11 +3,12 @@
  * Requests refused for their key are counted every one, but logged by sample: a flood of them cannot fill the disk.
  */
 import type { RequestHandler } from 'express';
-import type { Logger } from '../logging.ts';
+import { infoWriter, type Logger } from '../logging.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { LogSampler } from '../util/log-sampler.ts';
 
 export function accessLog(logger: Logger, metrics: GatewayMetrics, unauthenticated = new LogSampler(10, 1000)): RequestHandler {
+  const writeLine = infoWriter(logger);
   return function logRequest(req, res, next) {
     const started = performance.now();
     res.once('close', () => {
@@ -26,7 +27,7 @@ export function accessLog(logger: Logger, metrics: GatewayMetrics, unauthenticat
         if (!sample) return;
         if (sample.skipped > 0) skipped = sample.skipped;
       }
-      logger.info('request', {
+      writeLine('request', {
         requestId: res.locals.requestId,
         method: req.method,
         route,
