@@ -22,7 +22,7 @@ export class CallRecord {
   readonly endpoint: Endpoint;
   readonly createdAt = Date.now();
   readonly startedAt = performance.now();
-  /** Aborted when the client disconnects before the response is complete. */
+  /** Stops the upstream call: aborted when the client disconnects before the response is complete, or by `stop`. */
   readonly abort = new AbortController();
   keyId: string | null = null;
   provider: string | null = null;
@@ -46,6 +46,7 @@ export class CallRecord {
   clientHeaders: Readonly<Record<string, string>> | undefined;
   private owners = 1;
   private done = false;
+  private gone = false;
 
   constructor(
     requestId: string,
@@ -59,7 +60,10 @@ export class CallRecord {
   /** Ties the record to the response: a client that leaves early aborts the upstream call. */
   attach(res: Response): void {
     res.once('close', () => {
-      if (!res.writableFinished) this.abort.abort(new ClientClosedError());
+      if (!res.writableFinished) {
+        this.gone = true;
+        this.abort.abort(new ClientClosedError());
+      }
       this.status ??= res.writableFinished ? res.statusCode : 499;
       this.release();
     });
@@ -77,8 +81,14 @@ export class CallRecord {
     }
   }
 
+  /** Whether the client disconnected before the response was complete. */
   get clientGone(): boolean {
-    return this.abort.signal.aborted;
+    return this.gone;
+  }
+
+  /** Stops the upstream call for a reason of the gateway's own (a stream past `max_stream_ms`): the client is still there. */
+  stop(reason: Error): void {
+    this.abort.abort(reason);
   }
 
   elapsedMs(): number {

@@ -49,13 +49,8 @@ export async function relayStream(
   body: JsonObject,
   parsed: ParsedCall,
 ): Promise<void> {
-  // The client going away or the stream outliving `max_stream_ms` both stop the upstream. A listener on the call's own
-  // signal (it lives no longer than the call) is a third of what `AbortSignal.any` costs per stream.
-  const limit = new AbortController();
-  const clientGone = (): void => limit.abort(call.abort.signal.reason);
-  if (call.clientGone) clientGone();
-  else call.abort.signal.addEventListener('abort', clientGone, { once: true });
-  const context: OperationContext = { ...callContext(call), signal: limit.signal };
+  // The client going away or the stream outliving `max_stream_ms` both stop the upstream, through the call's one signal.
+  const context: OperationContext = callContext(call);
   const {
     result: opened,
     target,
@@ -63,7 +58,7 @@ export async function relayStream(
   } = await withAttempts(deps, call, targets, (t) => openStream(operation, t, body, context, parsed), { holdLease: true });
   if (call.endpoint === 'responses' && target.routed && !opened.first.done) deps.router?.served(target, streamedResponseId(opened.first.value));
   const maxMs = target.provider.entry.max_stream_ms;
-  const timer = setTimeout(() => limit.abort(new UpstreamTimeoutError(`the stream from ${target.provider.name} exceeded ${maxMs} ms`)), maxMs);
+  const timer = setTimeout(() => call.stop(new UpstreamTimeoutError(`the stream from ${target.provider.name} exceeded ${maxMs} ms`)), maxMs);
   const { meter } = opened;
   call.status = 200;
   res.writeHead(200, {
