@@ -4,7 +4,8 @@
  * the operation, the provider entry and the requested model. Model names come from clients, so the label keeps
  * at most a bounded number of them; the rest are counted as "other".
  */
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { FastCounter, FastHistogram } from './metric-series.ts';
 import type { CallRecord } from './proxy/call-record.ts';
 
 const LABELS = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'] as const;
@@ -15,44 +16,44 @@ const OPERATIONS: Record<string, string> = { chat: 'chat', responses: 'chat', me
 const MAX_MODELS = 500;
 
 export class GenAiMetrics {
-  private readonly cost: Counter<'provider' | 'model'>;
-  private readonly tokens: Histogram<(typeof LABELS)[number] | 'gen_ai_token_type'>;
-  private readonly duration: Histogram<(typeof LABELS)[number]>;
-  private readonly ttft: Histogram<(typeof LABELS)[number]>;
-  private readonly perToken: Histogram<(typeof LABELS)[number]>;
+  private readonly cost: FastCounter<'provider' | 'model'>;
+  private readonly tokens: FastHistogram<(typeof LABELS)[number] | 'gen_ai_token_type'>;
+  private readonly duration: FastHistogram<(typeof LABELS)[number]>;
+  private readonly ttft: FastHistogram<(typeof LABELS)[number]>;
+  private readonly perToken: FastHistogram<(typeof LABELS)[number]>;
   private readonly models = new Set<string>();
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.cost = new Counter({
+    this.cost = new FastCounter({
       name: 'switchyard_cost_usd_total',
       help: 'Spend in USD, by provider entry and model.',
       labelNames: ['provider', 'model'],
       registers,
     });
     // Bucket boundaries are the ones the OpenTelemetry GenAI semantic conventions advise.
-    this.tokens = new Histogram({
+    this.tokens = new FastHistogram({
       name: 'gen_ai_client_token_usage',
       help: 'Tokens used per call, by token type (input or output).',
       labelNames: [...LABELS, 'gen_ai_token_type'],
       buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
       registers,
     });
-    this.duration = new Histogram({
+    this.duration = new FastHistogram({
       name: 'gen_ai_client_operation_duration_seconds',
       help: 'Duration of GenAI operations, from request to the end of the answer.',
       labelNames: LABELS,
       buckets: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
       registers,
     });
-    this.ttft = new Histogram({
+    this.ttft = new FastHistogram({
       name: 'gen_ai_server_time_to_first_token_seconds',
       help: 'Time to the first streamed token.',
       labelNames: LABELS,
       buckets: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
       registers,
     });
-    this.perToken = new Histogram({
+    this.perToken = new FastHistogram({
       name: 'gen_ai_server_time_per_output_token_seconds',
       help: 'Time per output token after the first one, for streamed answers.',
       labelNames: LABELS,
