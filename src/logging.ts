@@ -124,10 +124,11 @@ export function infoWriter(logger: Logger): (message: string, fields: Record<str
   if (!sink) return (message, fields) => logger.info(message, fields);
   return function writeInfo(message, fields) {
     if (logger.silent || !logger.isInfoEnabled()) return;
-    const info: Record<string | symbol, unknown> = { level: 'info', message, ...fields };
-    scrub(info);
-    info[LEVEL] = 'info';
-    info[MESSAGE] = serialize(info);
-    sink(info);
+    // The line's own object, in the order serialize() gives, made once.
+    const line: Record<string | symbol, unknown> = { level: 'info', message, timestamp: new Date().toISOString(), ...fields };
+    scrub(line);
+    line[LEVEL] = 'info';
+    line[MESSAGE] = JSON.stringify(line);
+    sink(line);
   };
 }
