@@ -117,7 +117,7 @@ export function createLogger(options: LoggingOptions): Logger {
 /**
  * A writer of `info` lines straight to the logger's destination, for the access log's line per request: winston's
  * way there (the logger is a stream piped to each transport, and the stdout transport emits an event per line on
- * a later turn) cost ~8 µs a line, this ~3. Same scrubbing, same JSON; a logger made elsewhere gets `logger.info`.
+ * a later turn) cost ~8 µs a line, this ~4. Same scrubbing, same JSON; a logger made elsewhere gets `logger.info`.
  */
 export function infoWriter(logger: Logger): (message: string, fields: Record<string, unknown>) => void {
   const sink = lineSinks.get(logger);

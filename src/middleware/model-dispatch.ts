@@ -29,11 +29,6 @@ export function modelCallsFirst(app: Express, chains: ReadonlyMap<string, readon
   };
 }
 
-/**
- * Request and response classes for the HTTP server whose instances have the app's methods from birth. Express gives
- * each request and response its prototypes with `Object.setPrototypeOf`, which V8 pays for on every request and in
- * the property accesses after it; subclasses whose prototypes sit on the app's need none of that on model calls.
- */
 export interface HttpClasses {
   IncomingMessage: typeof IncomingMessage;
   ServerResponse: typeof ServerResponse;
@@ -44,6 +39,11 @@ export interface ServedApp extends HttpClasses {
   listener: RequestListener;
 }
 
+/**
+ * Request and response classes for the HTTP server whose instances have the app's methods from birth. Express gives
+ * each request and response its prototypes with `Object.setPrototypeOf`, which V8 pays for on every request and in
+ * the property accesses after it; subclasses whose prototypes sit on the app's need none of that on model calls.
+ */
 export function expressBorn(app: Express): HttpClasses {
   class ExpressRequest extends IncomingMessage {}
   Object.setPrototypeOf(ExpressRequest.prototype, app.request);
