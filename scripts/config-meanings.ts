@@ -70,7 +70,8 @@ export const KEY_MEANINGS: Readonly<Record<string, string>> = {
   'metering.flush_batch_size': 'Most usage rows per write; a full batch is written without waiting for the interval.',
   'metering.key_cache_ttl_ms': 'How long an instance trusts its cached view of a key; a revoke or a new `--rpm` reaches every instance within this.',
   'metering.instance_heartbeat_ms': 'How often an instance proves it is alive and renews its leases.',
-  'metering.lease_prefetch': 'A grown lease covers this many more requests like the one that grew it, and a busy one about a second of its spending (0: exact reservations only).',
+  'metering.lease_prefetch':
+    'A grown lease covers this many more requests like the one that grew it, and a busy one about a second of its spending (0: exact reservations only).',
   'metering.lease_idle_ms': "An unused lease goes back to its key's balance after this long.",
   'metering.instance_stale_ms': "An instance silent this long is taken for dead: its leases go back to the keys' balances.",
   'metering.spill_file':
