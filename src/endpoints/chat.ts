@@ -1,6 +1,6 @@
 /** `POST /v1/chat/completions`: validation, token counting and the upstream body for any provider plugin. */
 import type { TokenUsage } from '../metering/meter.ts';
-import { chatPromptBound, countChatPromptTokens, countTextTokens, countWhenRead } from '../metering/tokens.ts';
+import { chatPromptBound, countChatPromptTokens, countTextTokens } from '../metering/tokens.ts';
 import type { JsonObject } from '../plugin-sdk.ts';
 import type { Operation, ParsedCall } from '../proxy/operation.ts';
 import { checkArray, checkObject, checkOptionalArray, checkOptionalBoolean, checkOptionalInt, checkString, invalid } from '../proxy/check-fields.ts';
@@ -36,11 +36,17 @@ function checkMessage(index: number, message: unknown): void {
 export function parseChat(body: JsonObject): ParsedCall {
   checkChatBody(body);
   const options = body.stream_options as { include_usage?: boolean | null } | null | undefined;
-  const parsed: ParsedCall = {
+  let counted: number | undefined;
+  return {
     model: body.model as string,
     stream: body.stream === true,
     provider: body.provider,
-    promptTokens: 0,
+    // Counted when first read, and kept: a hold that fits with the cheap bound never reads it, nor does an answer
+    // whose upstream reports its usage. (A getter of the literal, not one added later: that made each parse slow.)
+    get promptTokens() {
+      counted ??= countChatPromptTokens(body);
+      return counted;
+    },
     promptBound: chatPromptBound(body),
     maxOutputTokens: maxOutput(
       body.max_completion_tokens as number | null | undefined,
@@ -50,7 +56,6 @@ export function parseChat(body: JsonObject): ParsedCall {
     generates: true,
     clientWantsUsage: options?.include_usage === true,
   };
-  return countWhenRead(parsed, () => countChatPromptTokens(body));
 }
 
 /** The output bound of the whole request: per choice × `n`. */

@@ -71,16 +71,6 @@ export function chatPromptBound(body: Record<string, unknown>): number {
   return countChatPromptTokens(body, textTokenBound);
 }
 
-/**
- * Makes `parsed.promptTokens` a count taken when first read, and kept: a reservation that fits with the cheap bound
- * never reads it, nor does an answer whose upstream reports its usage.
- */
-export function countWhenRead<T extends { promptTokens: number }>(parsed: T, count: () => number): T {
-  let counted: number | undefined;
-  Object.defineProperty(parsed, 'promptTokens', { get: () => (counted ??= count()), enumerable: true, configurable: true });
-  return parsed;
-}
-
 /** A reservation adds a margin, because the upstream's own tokenizer may count more than cl100k does. */
 export function reservePromptTokens(counted: number): number {
   return Math.ceil(counted * 1.25) + 8;

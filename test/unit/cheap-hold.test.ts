@@ -6,7 +6,7 @@ import type { KeyRecord } from '../../src/db/keys-repo.ts';
 import type { LeaseBook } from '../../src/metering/lease-book.ts';
 import { Meter } from '../../src/metering/meter.ts';
 import type { TokenLimiter } from '../../src/metering/token-limit.ts';
-import { chatPromptBound, countChatPromptTokens, countTextTokens, countWhenRead, reservePromptTokens, textTokenBound } from '../../src/metering/tokens.ts';
+import { chatPromptBound, countChatPromptTokens, countTextTokens, reservePromptTokens, textTokenBound } from '../../src/metering/tokens.ts';
 import type { UsageWriter } from '../../src/metering/usage-writer.ts';
 import { CallRecord } from '../../src/proxy/call-record.ts';
 
@@ -67,10 +67,13 @@ const meter = (book: LeaseBook, tokenLimiter?: TokenLimiter) =>
 /** A prompt whose count is taken only when read, and says how often it was. */
 function prompt(exact: number, bound: number) {
   const counted = { reads: 0 };
-  const size = countWhenRead({ promptTokens: 0, promptBound: bound }, () => {
-    counted.reads++;
-    return exact;
-  });
+  const size = {
+    get promptTokens() {
+      counted.reads++;
+      return exact;
+    },
+    promptBound: bound,
+  };
   return { size, counted };
 }
 
