@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logging.ts';
 import type { UsageRow } from '../../src/metering/usage-writer.ts';
 import { startServer, type RunningServer } from '../../src/start-gateway.ts';
 import { TEST_PRICES } from './costs.ts';
+import { createPgDatabase } from './services.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -95,6 +96,29 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
 }
 
 /** Provider keys the mocks expect; the log scan checks they never reach a log line. */
+/** Several instances of one deployment: `count` gateways sharing a fresh PostgreSQL database, dropped by `close`. */
+export interface GatewaysOnPostgres {
+  gateways: TestGateway[];
+  close(): Promise<void>;
+}
+
+export async function startGatewaysOnPostgres(count: number, providers: PlainObject): Promise<GatewaysOnPostgres> {
+  const database = await createPgDatabase();
+  const gateways: TestGateway[] = [];
+  const close = async (): Promise<void> => {
+    for (const gateway of gateways) await gateway.close();
+    await database.drop();
+  };
+  const config = { database: { client: 'pg', connection: database.url, pool_max: 5 }, rate_limit: { requests_per_window: 100_000 } };
+  try {
+    for (let i = 0; i < count; i++) gateways.push(await startGateway({ providers, config }));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { gateways, close };
+}
+
 export const HF_KEY = 'hf_testSecretToken0123456789abcdef';
 export const OPENAI_KEY = 'sk-testUpstreamSecret0123456789abcdef';
 

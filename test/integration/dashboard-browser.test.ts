@@ -374,7 +374,10 @@ describe('dashboard in a browser', () => {
     await page.locator('.uplot').nth(1).waitFor();
     await shot(page, 'overview');
     await page.getByRole('link', { name: 'Keys' }).click();
-    await page.locator('tr[data-key-id]').nth(teams.length - 1).waitFor();
+    await page
+      .locator('tr[data-key-id]')
+      .nth(teams.length - 1)
+      .waitFor();
     await shot(page, 'keys');
     await page.getByRole('link', { name: 'Usage' }).click();
     await page.locator('tr[data-request-id]').nth(49).waitFor();

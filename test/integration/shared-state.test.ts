@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import type { APIError } from 'openai';
 import { createKey } from '../../src/db/keys-repo.ts';
-import { HF_KEY, hfEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { HF_KEY, hfEntry, startGateway, startGatewaysOnPostgres, type GatewaysOnPostgres, type TestGateway } from '../helpers/gateway.ts';
 import { assertBalanced, booksOf } from '../helpers/ledger.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
-import { createPgDatabase, redisPrefix, requireService, REDIS_URL } from '../helpers/services.ts';
+import { redisPrefix, requireService, REDIS_URL } from '../helpers/services.ts';
 import { holdMicro, TEST_PRICES } from '../helpers/costs.ts';
 
 const LLAMA = 'meta-llama/Llama-3.1-8B-Instruct';
@@ -43,24 +43,19 @@ describe('shared state across instances', function () {
 
   describe('two instances on one PostgreSQL database', () => {
     let hf: MockUpstream;
+    let shared: GatewaysOnPostgres | undefined;
     let gateways: TestGateway[] = [];
-    let database: Awaited<ReturnType<typeof createPgDatabase>> | undefined;
 
     before(async function () {
       await requireService(this, 'postgres');
-      database = await createPgDatabase();
       hf = await startMock({ flavor: 'hf', apiKey: HF_KEY });
-      const config = { database: { client: 'pg', connection: database.url, pool_max: 5 }, rate_limit: { requests_per_window: 100_000 } };
-      gateways = [
-        await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config }),
-        await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config }),
-      ];
+      shared = await startGatewaysOnPostgres(2, { huggingface: hfEntry(hf.url) });
+      gateways = shared.gateways;
     });
 
     after(async () => {
-      for (const gateway of gateways) await gateway.close();
+      await shared?.close();
       await hf?.close();
-      await database?.drop();
     });
 
     it('keeps the balance ≥ 0 and ledger == usage with 20×N concurrent requests for a key funded for N', async () => {

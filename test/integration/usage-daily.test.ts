@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
 import type { APIError } from 'openai';
 import { utcDay } from '../../src/db/usage-daily.ts';
-import { HF_KEY, hfEntry, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { HF_KEY, hfEntry, startGateway, startGatewaysOnPostgres, type GatewaysOnPostgres, type TestGateway } from '../helpers/gateway.ts';
 import { startMock, type MockUpstream } from '../helpers/mock-upstream.ts';
-import { createPgDatabase, requireService } from '../helpers/services.ts';
+import { requireService } from '../helpers/services.ts';
 
 const LLAMA = 'meta-llama/Llama-3.1-8B-Instruct';
 const HI = [{ role: 'user' as const, content: 'Hi' }];
@@ -120,19 +120,17 @@ describe('daily usage aggregates', function () {
   });
 
   describe('two instances on one PostgreSQL database', () => {
-    let database: Awaited<ReturnType<typeof createPgDatabase>> | undefined;
-    const gateways: TestGateway[] = [];
+    let shared: GatewaysOnPostgres | undefined;
+    let gateways: TestGateway[] = [];
 
     before(async function () {
       await requireService(this, 'postgres');
-      database = await createPgDatabase();
-      const config = { database: { client: 'pg', connection: database.url, pool_max: 5 }, rate_limit: { requests_per_window: 100_000 } };
-      for (let i = 0; i < 2; i++) gateways.push(await startGateway({ providers: { huggingface: hfEntry(hf.url) }, config }));
+      shared = await startGatewaysOnPostgres(2, { huggingface: hfEntry(hf.url) });
+      gateways = shared.gateways;
     });
 
     after(async () => {
-      for (const gateway of gateways) await gateway.close();
-      await database?.drop();
+      await shared?.close();
     });
 
     it('equal the sum of the usage rows after a burst with failures', async () => {
