@@ -4,7 +4,7 @@
  * unread data on a reset. This is how a real network makes an SDK lose an answer sent over a body it is still writing.
  */
 import net from 'node:net';
-import { listenOnLoopback } from './tcp-relay.ts';
+import { listenOnLoopback } from './loopback.ts';
 
 export class LaggingRelay {
   private readonly server: net.Server;

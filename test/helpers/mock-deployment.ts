@@ -7,6 +7,7 @@
 import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { closeServer, trackSockets } from './loopback.ts';
 
 export type DeploymentMode = 'ok' | '500' | '503' | '429' | '401' | '403' | 'reset' | 'hang' | 'cut-after-first-event';
 
@@ -37,10 +38,7 @@ export class MockDeployment extends EventEmitter {
 
   constructor(readonly name: string) {
     super();
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-    });
+    trackSockets(this.server, this.sockets);
   }
 
   get url(): string {
@@ -66,13 +64,9 @@ export class MockDeployment extends EventEmitter {
 
   /** Stops listening: new connections are refused until `restore()`. */
   async refuse(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => this.server.close(resolve));
+    await closeServer(this.server, this.sockets);
     this.server = http.createServer((req, res) => void this.handle(req, res));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-    });
+    trackSockets(this.server, this.sockets);
   }
 
   async restore(): Promise<void> {
@@ -81,8 +75,7 @@ export class MockDeployment extends EventEmitter {
 
   async close(): Promise<void> {
     this.release();
-    for (const socket of this.sockets) socket.destroy();
-    if (this.server.listening) await new Promise((resolve) => this.server.close(resolve));
+    await closeServer(this.server, this.sockets);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -10,7 +10,8 @@
  */
 import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { closeServer, listenOnLoopback, trackSockets } from './loopback.ts';
 import { echoChatCompletion, echoPieces, lastUserText, nativeCompletion, streamNativeCompletion } from './mock-completions.ts';
 import { mockResponse, streamMockResponse } from './mock-responses.ts';
 
@@ -127,19 +128,13 @@ export class MockUpstream extends EventEmitter {
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-    });
-    this.server.listen(0, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.root = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    trackSockets(this.server, this.sockets);
+    this.root = `http://127.0.0.1:${await listenOnLoopback(this.server)}`;
     return this;
   }
 
   async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    if (this.server) await new Promise((resolve) => this.server!.close(resolve));
+    await closeServer(this.server, this.sockets);
   }
 
   /** Requests to one path, newest last. */

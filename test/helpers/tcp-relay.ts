@@ -3,8 +3,8 @@
  * connection through it and refuses new ones, `restore()` lets traffic through again. This is how the fault
  * tests take a database or Redis "down" without ever touching the machine's shared servers.
  */
-import { once } from 'node:events';
 import net from 'node:net';
+import { listenOnLoopback } from './loopback.ts';
 
 export class TcpRelay {
   private readonly server: net.Server;
@@ -74,11 +74,4 @@ export class TcpRelay {
     this.cut();
     await new Promise((resolve) => this.server.close(resolve));
   }
-}
-
-/** Listens on 127.0.0.1 at a free port and resolves with the port. */
-export async function listenOnLoopback(server: net.Server): Promise<number> {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return (server.address() as net.AddressInfo).port;
 }
