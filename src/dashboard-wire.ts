@@ -90,3 +90,23 @@ export interface Overview {
   breakdown: Breakdown;
   requests_per_hour: { hours: string[]; series: { status: string; requests: number[] }[] };
 }
+
+/** A key as `keys list --json`, the admin API and the dashboard show it: never the key or its hash. */
+export interface KeyView {
+  id: string;
+  name: string;
+  prefix: string;
+  balance_usd: number | null;
+  trial_tokens_remaining: number | null;
+  rpm: number | null;
+  models: string[] | null;
+  revoked: boolean;
+  created_at: string;
+  budget_usd: number | null;
+  budget_period: 'day' | 'week' | 'month' | null;
+  budget_spent_usd: number | null;
+  budget_resets_at: string | null;
+  tpm: number | null;
+  expires_at: string | null;
+  last_used_at: string | null;
+}

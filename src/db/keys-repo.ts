@@ -2,6 +2,7 @@
 import { hash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { expiryFrom } from '../auth/key-expiry.ts';
+import type { KeyView } from '../dashboard-wire.ts';
 import { BUDGET_PERIODS, type BudgetPeriodKind } from '../metering/budget-period.ts';
 import { microToUsd, usdToMicro } from '../metering/pricing.ts';
 import { budgetStates } from './key-budgets.ts';
@@ -30,25 +31,7 @@ export interface KeyRecord {
   lastUsedAt?: number | null;
 }
 
-/** What `keys list --json` and the admin API show: never the key or its hash. */
-export interface KeyView {
-  id: string;
-  name: string;
-  prefix: string;
-  balance_usd: number | null;
-  trial_tokens_remaining: number | null;
-  rpm: number | null;
-  models: string[] | null;
-  revoked: boolean;
-  created_at: string;
-  budget_usd: number | null;
-  budget_period: BudgetPeriodKind | null;
-  budget_spent_usd: number | null;
-  budget_resets_at: string | null;
-  tpm: number | null;
-  expires_at: string | null;
-  last_used_at: string | null;
-}
+export type { KeyView };
 
 export const KEY_PREFIX = 'sk-sy-';
 

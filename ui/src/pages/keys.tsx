@@ -10,7 +10,7 @@ type Dialog = { kind: 'create' } | { kind: 'top-up' | 'edit' | 'revoke'; key: Ke
 
 function Budget(props: { k: Key }) {
   const { budget_usd: budget, budget_spent_usd: spent, budget_period: period, budget_resets_at: resets } = props.k;
-  if (budget === null || budget === undefined) return <span class="muted">none</span>;
+  if (budget === null) return <span class="muted">none</span>;
   const left = Math.max(0, budget - (spent ?? 0));
   return (
     <span title={resets ? `resets ${resets}` : undefined}>
@@ -42,7 +42,7 @@ function KeyRow(props: { k: Key; open: (dialog: Dialog) => void }) {
         <Budget k={k} />
       </td>
       <td class="nowrap">
-        {k.rpm === null ? 'default' : count(k.rpm)} rpm · {k.tpm === null || k.tpm === undefined ? 'no' : count(k.tpm)} tpm
+        {k.rpm === null ? 'default' : count(k.rpm)} rpm · {k.tpm === null ? 'no' : count(k.tpm)} tpm
       </td>
       <td class="mono small">{k.models?.join(', ') ?? <span class="muted">any</span>}</td>
       <td class="nowrap">{expiry(k)}</td>

@@ -8,7 +8,7 @@ import { count, day, usd, when } from '../format.ts';
 import type { OwnUsage, SpendPerDay, UsagePage } from '../types.ts';
 
 function budgetLeft(usage: OwnUsage): { value: string; hint?: string } {
-  if (usage.budget_usd === null || usage.budget_usd === undefined) return { value: 'no budget' };
+  if (usage.budget_usd === null) return { value: 'no budget' };
   const left = Math.max(0, usage.budget_usd - (usage.budget_spent_usd ?? 0));
   return {
     value: usd(left),
