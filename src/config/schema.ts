@@ -1,5 +1,6 @@
 /** The zod schema of `config/gateway.yaml`; every key has its default here and nowhere else (docs/configuration.md). */
 import { z } from 'zod';
+import { DEFAULT_MAX_OUTPUT_TOKENS } from '../metering/tokens.ts';
 import { decimal, wholeNumber, yamlBoolean } from './coerce.ts';
 
 const int = (min: number) => wholeNumber(min);
@@ -120,7 +121,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   metering: z
     .strictObject({
-      default_max_tokens: int(1).default(4096),
+      default_max_tokens: int(1).default(DEFAULT_MAX_OUTPUT_TOKENS),
       reservation_ttl_ms: int(1000).default(600000),
       flush_interval_ms: int(1).default(100),
       flush_batch_size: int(1).default(500),

@@ -4,13 +4,11 @@
  * through the dialect it does speak (a Messages-only provider such as Anthropic).
  */
 import { UpstreamError } from '../errors/gateway-error.ts';
+import { DEFAULT_MAX_OUTPUT_TOKENS } from '../metering/tokens.ts';
 import type { CallContext, JsonObject, JsonResult, Provider, StreamResult } from '../plugin-sdk.ts';
 import { chatRequestToMessages } from './messages/chat-request-to-messages.ts';
 import { eventsToChatStream } from './messages/events-to-chat-stream.ts';
 import { messageToChatAnswer } from './messages/message-to-chat-answer.ts';
-
-/** Messages requires `max_tokens`; the gateway's cap when the call did not say (the config's own default). */
-const FALLBACK_MAX_TOKENS = 4096;
 
 /** A whole chat completion from any provider. */
 export async function chatJson(provider: Provider, providerName: string, request: JsonObject, call: CallContext): Promise<JsonResult> {
@@ -32,8 +30,9 @@ export async function chatStream(provider: Provider, providerName: string, reque
   throw new UpstreamError(`${providerName} speaks no dialect the gateway can translate chat completions to`);
 }
 
+/** Messages requires `max_tokens`: the call's cap, which the handler always sets, else the configuration's default. */
 function toMessages(request: JsonObject, call: CallContext, stream: boolean): JsonObject {
-  const body = chatRequestToMessages(request, call.maxOutputTokens ?? FALLBACK_MAX_TOKENS);
+  const body = chatRequestToMessages(request, call.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS);
   if (stream) body.stream = true;
   else delete body.stream;
   return body;

@@ -71,6 +71,9 @@ export function chatPromptBound(body: Record<string, unknown>): number {
   return countChatPromptTokens(body, textTokenBound);
 }
 
+/** The output cap a call that sets none is held (and bounded) at: `metering.default_max_tokens`'s default. */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
+
 /** A reservation adds a margin, because the upstream's own tokenizer may count more than cl100k does. */
 export function reservePromptTokens(counted: number): number {
   return Math.ceil(counted * 1.25) + 8;
