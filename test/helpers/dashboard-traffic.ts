@@ -6,6 +6,7 @@
 import type { Db } from '../../src/db/knex.ts';
 import { budgetPeriodAt } from '../../src/metering/budget-period.ts';
 import type { UsageRow } from '../../src/metering/usage-writer.ts';
+import { fakeUsageRow } from './usage-rows.ts';
 import type { TestGateway } from './gateway.ts';
 
 const HOUR_MS = 3_600_000;
@@ -36,10 +37,9 @@ function trafficRow(id: string, keyId: string, hourStart: number, next: () => nu
   const prompt = status === 200 ? 200 + Math.floor(next() * 3000) : 0;
   const completion = status === 200 ? 50 + Math.floor(next() * 900) : 0;
   const stream = next() < 0.5;
-  return {
+  return fakeUsageRow({
     request_id: id,
     key_id: keyId,
-    endpoint: 'chat',
     provider,
     model,
     prompt_tokens: prompt,
@@ -50,11 +50,9 @@ function trafficRow(id: string, keyId: string, hourStart: number, next: () => nu
     latency_ms: 300 + Math.floor(next() * 2500),
     ttft_ms: stream && status === 200 ? 120 + Math.floor(next() * 400) : null,
     stream,
-    estimated: false,
-    attempts: 1,
     // No row lies in the future: the newest hour's rows stay before now.
     created_at: Math.min(hourStart + Math.floor(next() * HOUR_MS), now - 1000),
-  };
+  });
 }
 
 /** Takes each key's total cost off its balance (if metered) and counts this month's into its budget. */

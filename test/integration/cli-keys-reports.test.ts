@@ -11,6 +11,7 @@ import { createDb, migrate, type Db } from '../../src/db/knex.ts';
 import { createLogger } from '../../src/logging.ts';
 import { UsageWriter, type UsageRow } from '../../src/metering/usage-writer.ts';
 import { newRequestId } from '../../src/middleware/request-id.ts';
+import { fakeUsageRow } from '../helpers/usage-rows.ts';
 import { ROOT } from '../helpers/gateway.ts';
 
 const HOUR = 3_600_000;
@@ -137,24 +138,20 @@ describe('switchyard CLI: key lifecycle and reports', () => {
       // 150 rows two hours apart over about 12 days, alternating keys and models; written as the gateway does.
       for (let i = 0; i < 150; i++) {
         const createdAt = start + i * 2 * HOUR;
-        rows.push({
-          request_id: newRequestId(createdAt),
-          key_id: keys[i % 3 === 0 ? 'alpha team' : 'beta team'],
-          endpoint: 'chat',
-          provider: 'huggingface',
-          model: i % 2 ? 'org/a' : 'org/b',
-          prompt_tokens: 10 + i,
-          completion_tokens: i,
-          cost_micro: 100 + i,
-          status: i % 10 === 0 ? 502 : 200,
-          error_code: null,
-          latency_ms: 5,
-          ttft_ms: null,
-          stream: false,
-          estimated: false,
-          attempts: 1,
-          created_at: createdAt,
-        });
+        rows.push(
+          fakeUsageRow({
+            request_id: newRequestId(createdAt),
+            key_id: keys[i % 3 === 0 ? 'alpha team' : 'beta team'],
+            provider: 'huggingface',
+            model: i % 2 ? 'org/a' : 'org/b',
+            prompt_tokens: 10 + i,
+            completion_tokens: i,
+            cost_micro: 100 + i,
+            status: i % 10 === 0 ? 502 : 200,
+            latency_ms: 5,
+            created_at: createdAt,
+          }),
+        );
       }
       const writer = new UsageWriter(db, createLogger({ level: 'silent' }), { flushIntervalMs: 1, batchSize: 1000 });
       writer.requeue(rows.map((row) => ({ row })));

@@ -7,6 +7,7 @@ import type { APIError } from 'openai';
 import { csvCell } from '../../src/db/usage-page.ts';
 import { buildUi } from '../../ui/build.mjs';
 import type { UsageRow } from '../../src/metering/usage-writer.ts';
+import { fakeUsageRow } from '../helpers/usage-rows.ts';
 import { microToUsd } from '../../src/metering/pricing.ts';
 import { ADMIN_TOKEN, startDashboardGateway, type DashboardGateway } from '../helpers/dashboard.ts';
 import { HF_KEY, hfEntry, startGateway, usageMark } from '../helpers/gateway.ts';
@@ -22,25 +23,18 @@ interface Page {
 
 /** Rows written straight through the usage writer, as the gateway writes them, at chosen times in the past. */
 function pastRow(keyId: string, createdAt: number, i: number, over: Partial<UsageRow> = {}): UsageRow {
-  return {
+  return fakeUsageRow({
     request_id: `req_past_${createdAt}_${i}`,
     key_id: keyId,
-    endpoint: 'chat',
     provider: 'huggingface',
     model: LLAMA,
     prompt_tokens: 10,
     completion_tokens: 5,
     cost_micro: 1000,
-    status: 200,
-    error_code: null,
     latency_ms: 100 + i,
-    ttft_ms: null,
-    stream: false,
-    estimated: false,
-    attempts: 1,
     created_at: createdAt,
     ...over,
-  };
+  });
 }
 
 describe('dashboard data endpoints', () => {

@@ -3,28 +3,22 @@ import assert from 'node:assert/strict';
 import { daysFrom, median } from '../../src/db/overview-repo.ts';
 import { hourlyAggregates } from '../../src/db/usage-hourly.ts';
 import type { UsageRow } from '../../src/metering/usage-writer.ts';
+import { fakeUsageRow } from '../helpers/usage-rows.ts';
 
 const HOUR_MS = 3_600_000;
 
 function row(createdAt: number, status: number, costMicro: number): UsageRow {
-  return {
+  return fakeUsageRow({
     request_id: `req_${createdAt}_${status}`,
     key_id: 'key_a',
-    endpoint: 'chat',
     provider: 'hf',
-    model: 'm',
     prompt_tokens: 10,
     completion_tokens: 2,
     cost_micro: costMicro,
     status,
-    error_code: null,
     latency_ms: 5,
-    ttft_ms: null,
-    stream: false,
-    estimated: false,
-    attempts: 1,
     created_at: createdAt,
-  };
+  });
 }
 
 describe('dashboard aggregates', () => {

@@ -7,32 +7,10 @@ import { createDb, migrate, type Db } from '../../src/db/knex.ts';
 import { createKey } from '../../src/db/keys-repo.ts';
 import { createLogger } from '../../src/logging.ts';
 import { LeaseBook } from '../../src/metering/lease-book.ts';
-import { UsageWriter, type FinishedRequest, type UsageRow } from '../../src/metering/usage-writer.ts';
+import { UsageWriter, type FinishedRequest } from '../../src/metering/usage-writer.ts';
 import { newRequestId } from '../../src/middleware/request-id.ts';
 import { assertBalanced, booksOf } from '../helpers/ledger.ts';
-
-/** A usage row with the given fields, the rest filled in. */
-function usageRow(fields: Partial<UsageRow>): UsageRow {
-  return {
-    request_id: newRequestId(),
-    key_id: 'key_test',
-    endpoint: 'chat',
-    provider: 'p',
-    model: 'm',
-    prompt_tokens: 1,
-    completion_tokens: 1,
-    cost_micro: 1,
-    status: 200,
-    error_code: null,
-    latency_ms: 1,
-    ttft_ms: null,
-    stream: false,
-    estimated: false,
-    attempts: 1,
-    created_at: Date.now(),
-    ...fields,
-  };
-}
+import { fakeUsageRow } from '../helpers/usage-rows.ts';
 
 describe('UsageWriter', () => {
   let dir: string;
@@ -62,7 +40,7 @@ describe('UsageWriter', () => {
     const hold = await leases.reserve(record.id, 100, 0);
     const requestId = newRequestId();
     const item: FinishedRequest = {
-      row: usageRow({ request_id: requestId, key_id: record.id, prompt_tokens: 5, completion_tokens: 5, cost_micro: 40 }),
+      row: fakeUsageRow({ request_id: requestId, key_id: record.id, prompt_tokens: 5, completion_tokens: 5, cost_micro: 40 }),
       settlement: leases.settle(hold, requestId, 40, 0),
     };
     writer.enqueue(item);
@@ -86,7 +64,7 @@ describe('UsageWriter', () => {
     const writer = new UsageWriter(db, logger, { flushIntervalMs: 1, batchSize: 100 });
     const midnight = Date.UTC(2026, 0, 1);
     const row = (createdAt: number, status: number, ttft: number | null): FinishedRequest => ({
-      row: usageRow({
+      row: fakeUsageRow({
         key_id: 'key_midnight',
         prompt_tokens: 3,
         completion_tokens: 2,
@@ -131,7 +109,7 @@ describe('UsageWriter', () => {
           : Reflect.get(target, property, receiver),
     });
     const writer = new UsageWriter(counted, logger, { flushIntervalMs: 50, batchSize: 10_000 });
-    const row = (): FinishedRequest => ({ row: usageRow({ key_id: 'key_steady' }) });
+    const row = (): FinishedRequest => ({ row: fakeUsageRow({ key_id: 'key_steady' }) });
     // 300 rows, one a millisecond or so: rows keep arriving while a write is in progress.
     const started = Date.now();
     for (let i = 0; i < 300; i++) {
