@@ -32,8 +32,6 @@ export const completionsSchema = z.looseObject({
   provider: z.unknown().optional(),
 });
 
-export type CompletionsRequest = z.output<typeof completionsSchema>;
-
 /**
  * The prompts of a request, in order: a string is one prompt, and so is a flat list of token ids; a list of strings
  * or of token-id lists is several.
